@@ -1,0 +1,362 @@
+"""The gongwen command line (click). Thin: parse, call workflow.*, print a table or --json.
+
+Imports of the engine are lazy so that `gongwen --help` stays fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from workflow.errors import BAD_INPUT, USAGE, GongwenError
+
+
+class App:
+    """Per-invocation state: output mode, acting user, workspace (opened on first use)."""
+
+    def __init__(self, as_json: bool, home: str | None, login: str | None):
+        self.as_json = as_json
+        self.home = home
+        self.login_option = login
+        self._workspace = None
+
+    @property
+    def workspace(self):
+        if self._workspace is None:
+            from workflow.workspace import Workspace, find_root
+
+            self._workspace = Workspace(find_root(self.home))
+        return self._workspace
+
+    @property
+    def engine(self):
+        from workflow.engine import Engine
+
+        return Engine(self.workspace)
+
+    @property
+    def login(self) -> str:
+        from workflow.users import acting_login
+
+        return acting_login(self.login_option)
+
+    def emit(self, data, human: str | None = None):
+        if self.as_json:
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        elif human is not None:
+            click.echo(human)
+
+
+def _error_json(reason: str, message: str, **extra) -> str:
+    return json.dumps({"error": {"reason": reason, "message": message, **extra}}, ensure_ascii=False)
+
+
+class GongwenGroup(click.Group):
+    """Turns every error into one clear line (or one JSON document) and its exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        as_json = "--json" in args
+        try:
+            code = super().main(args=args, prog_name=prog_name or "gongwen", complete_var=complete_var,
+                                standalone_mode=False, **extra)
+            code = code if isinstance(code, int) else 0
+        except GongwenError as exc:
+            code = exc.exit_code
+            if as_json:
+                click.echo(json.dumps({"error": exc.to_json()}, ensure_ascii=False))
+            else:
+                click.echo(f"error: {exc.message}", err=True)
+        except click.ClickException as exc:
+            code = exc.exit_code
+            if as_json:
+                click.echo(_error_json("usage" if code == USAGE else "bad_input", exc.format_message()))
+            else:
+                exc.show()
+        except click.Abort:
+            click.echo("aborted", err=True)
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=GongwenGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
+@click.option("--home", metavar="DIR", envvar="GONGWEN_HOME",
+              help="The workspace (default: found from the current folder upward).")
+@click.option("--as", "login", metavar="LOGIN", help="Act as this user (default: $GONGWEN_USER, else the OS login).")
+@click.version_option(package_name="gongwen", message="gongwen %(version)s")
+@click.pass_context
+def cli(ctx, as_json, home, login):
+    """gongwen: move work plans, inspections and clean-school certifications through
+    draft → review → approve → publish, with Word documents and an auditable history.
+
+    Exit codes: 0 done, 1 refused by the workflow, 2 usage, 3 conflict, 4 bad input."""
+    ctx.obj = App(as_json, home, login)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def _parse_sets(values) -> list[tuple[str, str]]:
+    pairs = []
+    for text in values:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--set needs KEY=VALUE, got {text!r}")
+        pairs.append((key.strip(), value))
+    return pairs
+
+
+# -- workspace -------------------------------------------------------------------------------
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--issuer-name", help="发文机关 name, e.g. 某某县教育局.")
+@click.option("--issuer-code", help="机关代字 used in 发文字号, e.g. 某教发.")
+@click.option("--admin", "admin_login", metavar="LOGIN", help="First admin user (default: the acting user).")
+@click.pass_obj
+def init(app: App, directory, issuer_name, issuer_code, admin_login):
+    """Create a workspace: config, SQLite database, copies of definitions and templates."""
+    from pathlib import Path
+
+    from workflow import workspace as wsmod
+    from workflow.admin import bootstrap_admin
+
+    ws = wsmod.init(Path(directory), issuer_name, issuer_code)
+    login = admin_login or app.login
+    bootstrap_admin(ws, login)
+    app.emit({"workspace": str(ws.root), "database": ws.db_url, "admin": login},
+             f"initialised gongwen workspace in {ws.root}\n  database: {ws.db_url}\n"
+             f"  admin user: {login} (add users with `gongwen users add`)")
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.pass_obj
+def demo(app: App, directory):
+    """Create a fresh demo workspace and take one item of each workflow to publish."""
+    from workflow.demo import run_demo
+
+    result = run_demo(directory, echo=None if app.as_json else click.echo)
+    app.emit(result)
+
+
+# -- items -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("workflow_id", metavar="WORKFLOW")
+@click.option("--title", help="The item's title.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set a field (repeatable; list.N.sub=V).")
+@click.option("--from", "source", type=click.Path(dir_okay=False), help="Fields from a .yaml or .json file.")
+@click.option("-m", "--comment", default="", help="A comment for the history.")
+@click.pass_obj
+def new(app: App, workflow_id, title, sets, source, comment):
+    """Create an item of WORKFLOW in its initial state."""
+    from workflow.present import item_text
+    from workflow.admin import read_values
+
+    values = read_values(source) if source else {}
+    view = app.engine.create(app.login, workflow_id, title, values, _parse_sets(sets), comment)
+    app.emit(view, f"created {view['key']} ({view['workflow_title']}): {view['title']} "
+                   f"→ {view['state']} ({view['state_title']})")
+
+
+@cli.command()
+@click.argument("key", metavar="ITEM")
+@click.pass_obj
+def show(app: App, key):
+    """Show an item: fields, state, what you may do, history."""
+    from workflow.present import item_text
+
+    view = app.engine.show(app.login, key)
+    app.emit(view, item_text(view))
+
+
+@cli.command("do")
+@click.argument("key", metavar="ITEM")
+@click.argument("transition")
+@click.option("-m", "--comment", default="", help="Comment or reason (required for returns).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set a field as part of the transition.")
+@click.option("--expect-version", type=int, help="Refuse (exit 3) unless the item is still at this version.")
+@click.pass_obj
+def do_transition(app: App, key, transition, comment, sets, expect_version):
+    """Fire TRANSITION on ITEM as the acting user."""
+    view = app.engine.fire(app.login, key, transition, comment, _parse_sets(sets), expect_version)
+    numbers = "".join(f"; {n}: {v}" for n, v in view["numbers"].items())
+    app.emit(view, f"{view['key']}: {transition} → {view['state']} ({view['state_title']}){numbers}")
+
+
+@cli.command("list")
+@click.option("--workflow", help="Only this workflow.")
+@click.option("--state", help="Only items in this state.")
+@click.option("--mine", is_flag=True, help="Only items I created.")
+@click.pass_obj
+def list_items(app: App, workflow, state, mine):
+    """List items."""
+    from workflow.present import summaries_text
+
+    items = app.engine.list_items(app.login, workflow, state, mine)
+    app.emit({"items": items}, summaries_text(items))
+
+
+@cli.command()
+@click.pass_obj
+def worklist(app: App):
+    """What waits for me, from the definitions' worklists."""
+    from workflow.present import summaries_text
+
+    lists = app.engine.worklist(app.login)
+    human = "\n\n".join(f"{wl['workflow_title']} · {wl['title']} ({len(wl['items'])})\n"
+                        f"{summaries_text(wl['items'])}" for wl in lists) or "nothing waits for you"
+    app.emit({"login": app.login, "worklists": lists}, human)
+
+
+@cli.command()
+@click.argument("key", metavar="ITEM")
+@click.pass_obj
+def history(app: App, key):
+    """The history of an item: who did what, when, with comments and changes."""
+    from workflow.present import history_text
+
+    data = app.engine.history(app.login, key)
+    app.emit(data, f"{data['key']}  {data['title']}\n{history_text(data['history'])}")
+
+
+# -- users -----------------------------------------------------------------------------------
+@cli.group()
+def users():
+    """Manage users and roles (admins only)."""
+
+
+@users.command("add")
+@click.argument("login")
+@click.option("--name", default="", help="Full name (Chinese), e.g. 张伟.")
+@click.option("--title", "user_title", default="", help="Post, e.g. 办公室科员.")
+@click.option("--role", "roles", multiple=True, help="Role to grant (repeatable).")
+@click.pass_obj
+def users_add(app: App, login, name, user_title, roles):
+    """Add a user."""
+    from workflow.admin import manage_users
+
+    user = manage_users(app, "add", login, list(roles), name=name, title=user_title)
+    app.emit(user, f"added {user['login']} ({user['name']}) roles: {', '.join(user['roles']) or '-'}")
+
+
+@users.command("list")
+@click.pass_obj
+def users_list(app: App):
+    """List users and their roles."""
+    from workflow.present import table
+    from workflow.admin import list_users
+
+    rows = list_users(app.workspace)
+    app.emit({"users": rows}, table(["login", "name", "title", "roles"],
+                                    [[u["login"], u["name"], u["title"], ", ".join(u["roles"])] for u in rows]))
+
+
+@users.command("grant")
+@click.argument("login")
+@click.argument("roles", nargs=-1, required=True)
+@click.pass_obj
+def users_grant(app: App, login, roles):
+    """Grant roles to a user."""
+    from workflow.admin import manage_users
+
+    user = manage_users(app, "grant", login, list(roles))
+    app.emit(user, f"{user['login']} now holds: {', '.join(user['roles'])}")
+
+
+@users.command("revoke")
+@click.argument("login")
+@click.argument("roles", nargs=-1, required=True)
+@click.pass_obj
+def users_revoke(app: App, login, roles):
+    """Revoke roles from a user."""
+    from workflow.admin import manage_users
+
+    user = manage_users(app, "revoke", login, list(roles))
+    app.emit(user, f"{user['login']} now holds: {', '.join(user['roles']) or '-'}")
+
+
+# -- workflows -------------------------------------------------------------------------------
+@cli.group()
+def workflows():
+    """Inspect, validate and draw workflow definitions."""
+
+
+@workflows.command("list")
+@click.pass_obj
+def workflows_list(app: App):
+    """The workflows of this workspace (or the shipped ones outside a workspace)."""
+    from workflow.present import table
+    from workflow.admin import definitions_in_use
+
+    defs = definitions_in_use(app)
+    rows = [{"id": d.id, "title": d.title, "states": len(d.states), "transitions": len(d.transitions),
+             "version": d.hash, "file": d.path} for d in defs.values()]
+    app.emit({"workflows": rows}, table(["id", "title", "states", "transitions", "version"],
+                                        [[r["id"], r["title"], r["states"], r["transitions"], r["version"][:12]]
+                                         for r in rows]))
+
+
+@workflows.command("show")
+@click.argument("workflow_id", metavar="ID")
+@click.pass_obj
+def workflows_show(app: App, workflow_id):
+    """States, transitions, guards and worklists of a workflow, with Chinese titles."""
+    from workflow.describe import describe, describe_text
+    from workflow.admin import definitions_in_use
+
+    definition = _pick(definitions_in_use(app), workflow_id)
+    app.emit(describe(definition), describe_text(definition))
+
+
+@workflows.command("validate")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.pass_obj
+def workflows_validate(app: App, files):
+    """Check definition files (default: the workspace's, or the shipped ones)."""
+    from workflow.admin import validate_files
+
+    checked = validate_files(app, files)
+    app.emit({"valid": checked}, "\n".join(f"ok  {path}" for path in checked))
+
+
+@workflows.command("graph")
+@click.argument("workflow_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+@click.pass_obj
+def workflows_graph(app: App, workflow_id, fmt, output):
+    """Draw a workflow as mermaid, dot or svg (svg needs Graphviz)."""
+    from workflow.graph import draw
+    from workflow.admin import definitions_in_use
+
+    text = draw(_pick(definitions_in_use(app), workflow_id), fmt)
+    if output:
+        mode = "wb" if isinstance(text, bytes) else "w"
+        with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(text)
+        app.emit({"workflow": workflow_id, "format": fmt, "output": output}, f"wrote {output}")
+    elif app.as_json:
+        app.emit({"workflow": workflow_id, "format": fmt,
+                  "graph": text.decode() if isinstance(text, bytes) else text})
+    else:
+        click.echo(text.decode() if isinstance(text, bytes) else text)
+
+
+def _pick(definitions: dict, workflow_id: str):
+    from workflow.errors import NotFound
+
+    if workflow_id not in definitions:
+        raise NotFound(f"unknown workflow {workflow_id!r} (known: {', '.join(definitions)})")
+    return definitions[workflow_id]
+
+
+def main():
+    cli.main(prog_name="gongwen")
+
+
+if __name__ == "__main__":
+    main()

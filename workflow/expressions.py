@@ -1,0 +1,43 @@
+"""Guard and worklist expressions: jinja2 expressions compiled once in a sandbox."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+KNOWN_NAMES = frozenset({"item", "fields", "user", "params", "today", "now"})
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment()
+
+
+def check(source: str) -> str | None:
+    """Return a problem with the expression, or None when it compiles and uses known names."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    env = _environment()
+    try:
+        ast = env.parse("{{ (" + source + ") }}")
+    except TemplateSyntaxError as exc:
+        return f"bad guard expression {source!r}: {exc.message}"
+    unknown = meta.find_undeclared_variables(ast) - KNOWN_NAMES
+    if unknown:
+        return (f"bad guard expression {source!r}: unknown name {sorted(unknown)[0]!r} "
+                f"(known: {', '.join(sorted(KNOWN_NAMES))})")
+    return None
+
+
+@lru_cache(maxsize=512)
+def compile_expression(source: str):
+    return _environment().compile_expression(source, undefined_to_none=True)
+
+
+def evaluate(source: str, context: dict) -> tuple[bool, str | None]:
+    """Evaluate to (truthy, error message or None); an error counts as false."""
+    try:
+        return bool(compile_expression(source)(**context)), None
+    except Exception as exc:  # the sandbox raises SecurityError, TypeError, ... on bad data
+        return False, f"{type(exc).__name__}: {exc}"

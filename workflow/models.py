@@ -1,0 +1,107 @@
+"""Database tables (SQLAlchemy 2.0 typed ORM)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DefinitionVersion(Base):
+    """A workflow definition, stored by the sha256 of its canonical form."""
+
+    __tablename__ = "definition_versions"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(500))
+    stored_at: Mapped[str] = mapped_column(String(40))
+
+
+class User(Base):
+    __tablename__ = "users"
+    login: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[str] = mapped_column(String(40))
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role")
+
+    @property
+    def role_names(self) -> list[str]:
+        return [r.role for r in self.roles]
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    login: Mapped[str] = mapped_column(ForeignKey("users.login"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    workflow_id: Mapped[str] = mapped_column(String(64), index=True)
+    definition_hash: Mapped[str] = mapped_column(ForeignKey("definition_versions.hash"))
+    state: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[dict] = mapped_column(JSON)
+    numbers: Mapped[dict] = mapped_column(JSON)
+    creator: Mapped[str] = mapped_column(ForeignKey("users.login"))
+    created_at: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[str] = mapped_column(String(40))
+    updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Event(Base):
+    """Append-only history: one row per creation and per transition, hash-chained."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    transition: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(64))
+    to_state: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_roles: Mapped[list] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict] = mapped_column(JSON)
+    data: Mapped[dict] = mapped_column(JSON)
+    time: Mapped[str] = mapped_column(String(40))
+    definition_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    __table_args__ = (UniqueConstraint("item_id", "seq"), Index("ix_events_item", "item_id", "seq"))
+
+
+class Counter(Base):
+    """Gap-free sequences: one row per (sequence name, scope, year)."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class AssignedNumber(Base):
+    """Every number handed out, UNIQUE as a backstop against duplicates."""
+
+    __tablename__ = "assigned_numbers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(100))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    __table_args__ = (UniqueConstraint("name", "scope", "year", "seq"),)

@@ -1,0 +1,90 @@
+"""Human-readable output for the terminal: tables that align Chinese text, items, histories."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, size: int) -> str:
+    return text + " " * max(0, size - width(text))
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    cells = [[str(c) if c is not None else "" for c in row] for row in rows]
+    sizes = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(pad(h, s) for h, s in zip(headers, sizes)).rstrip(),
+             "  ".join("-" * s for s in sizes)]
+    lines += ["  ".join(pad(c, s) for c, s in zip(r, sizes)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def value_text(value) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def item_text(view: dict) -> str:
+    lines = [f"{view['key']}  {view['title']}",
+             f"  workflow: {view['workflow']} ({view['workflow_title']})   "
+             f"state: {view['state']} ({view['state_title']})   version: {view['version']}",
+             f"  created by {view['creator']} at {view['created_at']}; last change by "
+             f"{view['updated_by']} at {view['updated_at']}"]
+    for name, number in view.get("numbers", {}).items():
+        lines.append(f"  number {name}: {number}")
+    lines.append("  fields:")
+    labels = view.get("field_labels", {})
+    for name, value in view["fields"].items():
+        label = labels.get(name, name)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            lines.append(f"    {label} ({name}): {len(value)} records")
+            for index, record in enumerate(value, 1):
+                text = "；".join(f"{k}={value_text(v)}" for k, v in record.items() if v not in (None, ""))
+                lines.append(f"      {index}. {text}")
+        else:
+            lines.append(f"    {label} ({name}): {value_text(value)}")
+    for note in view.get("alerts", []):
+        lines.append(f"  ! {note}")
+    allowed = view.get("allowed", [])
+    if allowed:
+        lines.append("  you may: " + ", ".join(
+            f"{a['id']} ({a['title']} → {a['to_title']}{'; -m required' if a['comment_required'] else ''})"
+            for a in allowed))
+    else:
+        lines.append("  you may: nothing now")
+    if "history" in view:
+        lines.append("  history:")
+        lines.append(history_text(view["history"], indent="    "))
+    return "\n".join(lines)
+
+
+def history_text(events: list[dict], indent: str = "") -> str:
+    lines = []
+    for e in events:
+        move = (f"{e['from']} ({e['from_title']}) → {e['to']} ({e['to_title']})" if e["from"]
+                else f"→ {e['to']} ({e['to_title']})")
+        lines.append(f"{indent}{e['seq']:>3}. {e['time']}  {e['actor']} [{','.join(e['roles'])}]  "
+                     f"{e['transition']} ({e['transition_title']})  {move}")
+        if e["comment"]:
+            lines.append(f"{indent}       comment: {e['comment']}")
+        changed = [k for k in e["changes"]]
+        if changed and e["transition"] != "create":
+            lines.append(f"{indent}       changed: {', '.join(changed)}")
+        for name, number in (e["data"].get("numbers") or {}).items():
+            lines.append(f"{indent}       number {name}: {number}")
+    return "\n".join(lines)
+
+
+def summaries_text(items: list[dict]) -> str:
+    if not items:
+        return "(no items)"
+    return table(["key", "workflow", "state", "title", "updated"],
+                 [[i["key"], f"{i['workflow_title']}", f"{i['state']} ({i['state_title']})",
+                   i["title"], f"{i['updated_by']} {i['updated_at'][:16]}"] for i in items])
