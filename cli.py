@@ -5,11 +5,14 @@ Imports of the engine are lazy so that `gongwen --help` stays fast."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
 
-from workflow.errors import BAD_INPUT, USAGE, GongwenError
+from workflow.errors import USAGE, GongwenError
+
+INTERNAL = 70  # EX_SOFTWARE: a bug in gongwen, not a user mistake
 
 
 class App:
@@ -77,6 +80,13 @@ class GongwenGroup(click.Group):
         except click.Abort:
             click.echo("aborted", err=True)
             code = 1
+        except Exception as exc:  # a bug of ours: one line, the traceback on request
+            if os.environ.get("GONGWEN_DEBUG"):
+                raise
+            code = INTERNAL
+            message = f"internal error: {type(exc).__name__}: {exc} (set GONGWEN_DEBUG=1 for the traceback)"
+            click.echo(_error_json("internal", message) if as_json else f"error: {message}",
+                       err=not as_json)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -94,7 +104,8 @@ def cli(ctx, as_json, home, login):
     """gongwen: move work plans, inspections and clean-school certifications through
     draft → review → approve → publish, with Word documents and an auditable history.
 
-    Exit codes: 0 done, 1 refused by the workflow, 2 usage, 3 conflict, 4 bad input."""
+    Exit codes: 0 done, 1 refused by the workflow, 2 usage, 3 conflict, 4 bad input
+    (70: an internal error, to be reported)."""
     ctx.obj = App(as_json, home, login)
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
@@ -335,9 +346,14 @@ def workflows_graph(app: App, workflow_id, fmt, output):
 
     text = draw(_pick(definitions_in_use(app), workflow_id), fmt)
     if output:
+        from workflow.errors import BadInput
+
         mode = "wb" if isinstance(text, bytes) else "w"
-        with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
-            fh.write(text)
+        try:
+            with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise BadInput(f"cannot write {output}: {exc.strerror or exc}") from None
         app.emit({"workflow": workflow_id, "format": fmt, "output": output}, f"wrote {output}")
     elif app.as_json:
         app.emit({"workflow": workflow_id, "format": fmt,

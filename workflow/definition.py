@@ -310,7 +310,7 @@ class _Builder:
             fmt = str(spec.get("format") or "")
             try:
                 fmt.format(code="X", base="X", year=2024, seq=1)
-            except (KeyError, IndexError, ValueError) as exc:
+            except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
                 self.problem(spec.line_of("format"), f"bad number format {fmt!r}: {exc}")
             if "{seq" not in fmt:
                 self.problem(spec.line_of("format") if fmt else spec.line, f"number {nid!r} format needs {{seq}}")

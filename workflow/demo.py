@@ -26,6 +26,8 @@ def _fresh_dir(directory: str | None) -> Path:
         if not (root / MARKER).exists():
             raise BadInput(f"{root} exists and is not an earlier demo workspace; give another DIR")
         shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("created by gongwen demo; `gongwen demo` may delete this folder\n")
     return root
 
 
@@ -37,7 +39,6 @@ def run_demo(directory: str | None = None, echo=None) -> dict:
     say = echo or (lambda *_: None)
     root = _fresh_dir(directory)
     ws = init(root, "某某县教育局", "某教发")
-    (root / MARKER).write_text("created by gongwen demo; `gongwen demo` may delete this folder\n")
     engine = Engine(ws)
     admin.bootstrap_admin(ws, "admin")
     with ws.db.write() as session:

@@ -28,7 +28,10 @@ class Engine:
         """Now in the workspace's time zone; GONGWEN_NOW (ISO) fixes it for rehearsals and tests."""
         fixed = os.environ.get("GONGWEN_NOW")
         if fixed:
-            moment = dt.datetime.fromisoformat(fixed)
+            try:
+                moment = dt.datetime.fromisoformat(fixed)
+            except ValueError:
+                raise BadInput(f"GONGWEN_NOW={fixed!r} is not an ISO date-time (e.g. 2025-03-10T09:00:00)") from None
             return moment if moment.tzinfo else moment.replace(tzinfo=self.ws.timezone)
         return dt.datetime.now(self.ws.timezone).replace(microsecond=0)
 

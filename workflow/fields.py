@@ -123,9 +123,14 @@ class Field:
 
 
 def _yaml_list(text):
+    import yaml
+
     from . import yamlsrc
 
-    return yamlsrc.load_plain(text)
+    try:
+        return yamlsrc.load_plain(text)
+    except (yaml.YAMLError, yamlsrc.DuplicateKey):
+        raise ValueError(f"not valid YAML: {text!r}") from None
 
 
 def set_path(fields: dict, schema: dict[str, Field], path: str, raw) -> tuple[str, object]:
@@ -155,7 +160,10 @@ def set_path(fields: dict, schema: dict[str, Field], path: str, raw) -> tuple[st
             raise BadInput(f"{path}: unknown field {sub_name!r} in {spec.label}")
         record[sub_name] = raw
     else:
-        record = _yaml_list(raw) if isinstance(raw, str) else raw
+        try:
+            record = _yaml_list(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise BadInput(f"{path}: {raw!r} is not a valid record of {spec.label}") from None
     records[index - 1] = record
     return name, [spec.parse_record(r, f"{name}.{i}") for i, r in enumerate(records, 1)]
 

@@ -11,25 +11,29 @@ from .errors import BadInput
 def _graph_machine(d: Definition, engine: str):
     from transitions.extensions import GraphMachine
 
-    states = [{"name": s, "label": f"{st.title}\\n{s}" if engine != "mermaid" else f"{st.title} ({s})"}
-              for s, st in d.states.items()]
-    machine = GraphMachine(model=None, states=[s["name"] for s in states], initial=d.initial,
-                           auto_transitions=False, graph_engine=engine, title=f"{d.title} ({d.id})",
-                           show_state_attributes=False)
+    name = {s: s for s in d.states}
+    # The diagram machine keeps a graph per model, so it lives only inside this command.
+    machine = GraphMachine(states=list(name.values()), initial=name[d.initial], auto_transitions=False,
+                           graph_engine=engine, title=f"{d.title} ({d.id})", show_state_attributes=False)
     for t in d.transitions.values():
         for source in t.sources:
-            machine.add_transition(f"{t.title} {t.id}", source, t.target or source)
+            machine.add_transition(f"{t.title} {t.id}", name[source], name[t.target or source])
     return machine
 
 
 def draw(d: Definition, fmt: str):
     if fmt == "mermaid":
-        return _graph_machine(d, "mermaid").get_graph().draw(None)
+        text = _graph_machine(d, "mermaid").get_graph().draw(None)
+        for sid, st in d.states.items():  # the diagram machine has no per-state label
+            text = text.replace(f'state "{sid}" as {sid}\n', f'state "{st.title} {sid}" as {sid}\n')
+        return text
     try:
         import graphviz  # noqa: F401
     except ImportError:
         raise BadInput("dot and svg need the Python package graphviz (pip install graphviz)") from None
     graph = _graph_machine(d, "graphviz").get_graph()
+    for sid, st in d.states.items():
+        graph.node(sid, label=f"{st.title}\\n{sid}")
     if fmt == "dot":
         return graph.source
     if shutil.which("dot") is None:

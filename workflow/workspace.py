@@ -109,7 +109,10 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
     root = Path(root).resolve()
     if (root / CONFIG_NAME).exists():
         raise BadInput(f"{root} is already a gongwen workspace")
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create the workspace folder {root}: {exc.strerror or exc}") from None
     config = dict(DEFAULT_CONFIG)
     if issuer_name:
         config["issuer_name"] = issuer_name

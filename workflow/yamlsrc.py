@@ -29,7 +29,7 @@ class DuplicateKey(Exception):
         self.key, self.line = key, line
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present
     pass
 
 

@@ -1,0 +1,380 @@
+"""Internal forms (稿纸, 审批表, 登记表 …) of the gongwen workflows.
+
+Every form starts with a title line (issuer + form name) and the item key, then Word tables whose
+label cells hold exactly the label text, with the value in the next cell, so a returned form can
+be read back by label. Earlier opinions come from ``history``; the current step from ``event``.
+"""
+
+from _gbt9704 import (HEITI, KAITI, LINE, R, XBS, Cell, blank, fields, new_document, para, row,
+                      table, tag, tag_row)
+
+FORM = [1600, 2822, 1600, 2822]                 # label, value, label, value = type area width
+LANDSCAPE_MARGINS = {"top": 1588, "bottom": 1588, "left": 1440, "right": 1440}
+FORM_WIDE = [2000, 4979, 2000, 4979]            # the same on landscape A4
+
+ACTOR = "{{ event.actor_name }}{% if event.actor_title %}（{{ event.actor_title }}）{% endif %}"
+TODAY = "{{ event.date|cn_date }}"
+VISIT_RANGE = ("{% if visit_start %}{{ visit_start|cn_date }}{% if visit_end and visit_end != "
+               "visit_start %}至{{ visit_end|cn_date }}{% endif %}{% endif %}")
+TEAM_INLINE = ("{% for m in team or [] %}{{ m.name }}（{{ m.role or '成员' }}）"
+               "{% if not loop.last %}、{% endif %}{% endfor %}")
+LEADER = "{% for m in team or [] if m.role == '组长' %}{{ m.name }}{% endfor %}"
+SELF_TOTAL = "{{ (self_scores or [])|map(attribute='score')|select|map('float')|sum|round(1) }}"
+FORWARDS = "{%p set fw = (history or [])|selectattr('transition', 'equalto', 'forward')|list %}"
+
+
+def date(field):
+    return "{{ %s|cn_date if %s else '' }}" % (field, field)
+
+
+def num(field):
+    return "{{ %s if %s is not none else '' }}" % (field, field)
+
+
+def text(field):
+    return "{{ %s or '' }}" % field
+
+
+# a few rows that identify the item in the shared forms
+SUMMARY = {
+    "plan": [
+        [("标题", "{{ title or '' }}")],
+        [("文种", text("kind")), ("年度", "{{ year or '' }}")],
+        [("主办科室", "{{ department or '' }}"), ("拟稿人", "{{ item.creator_name }}")],
+    ],
+    "inspection": [
+        [("被督导学校", "{{ school or '' }}")],
+        [("督导类型", "{{ kind or '' }}"), ("学段", text("stage"))],
+        [("督导事项", text("topic"))],
+        [("实地督导时间", VISIT_RANGE)],
+    ],
+    "clean_school": [
+        [("学校名称", "{{ school or '' }}")],
+        [("学段", text("stage")), ("认定级别", text("level"))],
+        [("申报类型", "{{ tier or '' }}"), ("批次（年度）", "{{ batch or '' }}")],
+    ],
+}
+
+
+# --- building blocks ------------------------------------------------------------------------------
+def form_doc(name, subject, title=None, landscape=False):
+    """A form page: title line (issuer + form name) and the item key."""
+    doc = new_document(name, subject, landscape=landscape, page_numbers="center",
+                       margins=LANDSCAPE_MARGINS if landscape else None)
+    para(doc, R("{{ settings.issuer_name }}" + (title or name), XBS), style="GW Form Title")
+    para(doc, "编号：{{ item.key }}　　当前状态：{{ item.state_title }}", style="GW Form Meta")
+    return doc
+
+
+def caption(doc, text_):
+    para(doc, R(text_, HEITI, 14), style="GW Caption")
+
+
+def summary(t, workflow):
+    for pairs in SUMMARY[workflow]:
+        fields(t, *pairs)
+
+
+def event_rows(t, what="办理"):
+    """The current step: its title, date, actor and opinion."""
+    fields(t, (what + "环节", "{{ event.transition_title }}"), (what + "日期", TODAY))
+    fields(t, (what + "人", ACTOR))
+    fields(t, (what + "意见", "{{ event.comment or '' }}"), height=900)
+
+
+def opinions(events="fw"):
+    """A cell listing earlier opinions (one paragraph each), then an empty line."""
+    return ["{%%p for h in %s %%}" % events,
+            "{{ h.comment or '同意' }}（{{ h.actor_name }}，{{ h.date|cn_date }}）",
+            "{%p endfor %}", ""]
+
+
+def approval_rows(t):
+    """The decision block read back from a returned form."""
+    fields(t, ("审批意见", "☐同意　☐不同意　☐退回修改"))
+    fields(t, ("领导批示", ""), height=1800)
+    fields(t, ("签批人", ""), ("日期", ""))
+
+
+def history_table(doc, widths=(700, 1900, 1900, 2944, 1400)):
+    caption(doc, "办理记录")
+    t = table(doc, list(widths), small=True)
+    row(t, "序号", "办理环节", "办理人", "意见", "日期", header=True)
+    tag_row(t, "{%tr for h in history or [] %}")
+    row(t, "{{ loop.index }}", "{{ h.transition_title }}",
+        "{{ h.actor_name }}{% if h.actor_title %}（{{ h.actor_title }}）{% endif %}",
+        "{{ h.comment or '' }}", "{{ h.date|cn_date if h.date else '' }}")
+    tag_row(t, "{%tr endfor %}")
+
+
+# --- plan -----------------------------------------------------------------------------------------
+def plan_draft_sheet():
+    """发文稿纸: the approval sheet of an outgoing document (核稿, 签发, 会签, 印制)."""
+    doc = form_doc("发文稿纸", "工作计划")
+    tag(doc, FORWARDS)
+    t = table(doc, FORM)
+    fields(t, ("标题", "{{ title or '' }}"))
+    fields(t, ("发文字号", "{{ numbers.doc_number or (settings.issuer_code or '') ~ '〔' ~ "
+                       "today[:4] ~ '〕　号' }}"), ("年度", "{{ year or '' }}"))
+    fields(t, ("密级", ""), ("紧急程度", "{{ urgency or '平件' }}"))
+    fields(t, ("文种", text("kind")), ("主办科室", "{{ department or '' }}"))
+    fields(t, ("拟稿人", "{{ item.creator_name }}"),
+           ("拟稿日期", "{{ (history[0].date if history else event.date)|cn_date }}"))
+    fields(t, ("联系电话", text("drafter_phone")), ("公开属性", text("publicity")))
+    fields(t, ("核稿意见", opinions()), height=900)
+    fields(t, ("核稿人", "{{ fw[-1].actor_name if fw else '' }}"),
+           ("核稿日期", "{{ fw[-1].date|cn_date if fw else '' }}"))
+    fields(t, ("领导批示", ""), height=1800)
+    fields(t, ("签发人", ""), ("日期", ""))
+    fields(t, ("会签", ""), height=700)
+    fields(t, ("主送", text("main_to")))
+    fields(t, ("抄送", text("cc")))
+    fields(t, ("印制份数", text("copies")), ("印发日期", date("issue_date")))
+    event_rows(t)
+    history_table(doc)
+    return doc
+
+
+# --- shared forms ---------------------------------------------------------------------------------
+def _form(name, workflow, rows, title=None):
+    """A form: the item summary, the given rows ((label, value) pairs, height), the history."""
+    doc = form_doc(name, WORKFLOW_TITLES[workflow], title)
+    t = table(doc, FORM)
+    summary(t, workflow)
+    for pairs, height in rows:
+        fields(t, *pairs, height=height)
+    history_table(doc)
+    return doc
+
+
+WORKFLOW_TITLES = {"plan": "工作计划", "inspection": "督导检查", "clean_school": "清廉学校认定"}
+
+
+def return_opinion(workflow):
+    return _form("退回意见", workflow, [
+        ([("退回环节", "{{ event.transition_title }}"), ("退回日期", TODAY)], None),
+        ([("退回人", ACTOR)], None),
+        ([("退回意见", "{{ event.comment or '' }}")], 2000),
+        ([("经办人签收", ""), ("签收日期", "")], None),
+    ])
+
+
+def withdrawal(workflow):
+    return _form("撤回说明", workflow, [
+        ([("撤回人", ACTOR), ("撤回日期", TODAY)], None),
+        ([("撤回后状态", "{{ item.state_title }}")], None),
+        ([("撤回说明", "{{ event.comment or '' }}")], 2000),
+    ])
+
+
+def edit_record(workflow):
+    return _form("修改记录", workflow, [
+        ([("修改人", ACTOR),
+          ("修改时间", "{{ event.date|cn_date }}{% if event.time %} {{ event.time }}{% endif %}")],
+         None),
+        ([("当前状态", "{{ item.state_title }}")], None),
+        ([("修改说明", "{{ event.comment or '' }}")], 1600),
+    ])
+
+
+def refusal(workflow):
+    """不予签发意见 (plan) / 不予审定意见 (inspection)."""
+    verb = {"plan": "签发", "inspection": "审定"}[workflow]
+    return _form("不予%s意见" % verb, workflow, [
+        ([("不予%s理由" % verb, "{{ event.comment or '' }}")], 2000),
+        ([(verb + "人", ACTOR), ("日期", TODAY)], None),
+    ])
+
+
+def objection(_workflow="clean_school"):
+    return _form("异议处理意见", "clean_school", [
+        ([("公示期", "{% if publicity_start %}{{ publicity_start|cn_date }}至"
+                      "{{ publicity_end|cn_date if publicity_end else '' }}{% endif %}")], None),
+        ([("异议情况", text("objection"))], 1400),
+        ([("处理结论", "{{ event.transition_title }}")], None),
+        ([("处理意见", "{{ event.comment or '' }}")], 1400),
+        ([("处理人", ACTOR), ("处理日期", TODAY)], None),
+    ])
+
+
+def recheck(_workflow="clean_school"):
+    return _form("复核意见", "clean_school", [
+        ([("命名日期", date("naming_date")), ("命名文件文号", text("naming_doc"))], None),
+        ([("证书编号", "{{ numbers.certificate_number or '' }}"),
+          ("有效期（年）", text("valid_years"))], None),
+        ([("复核日期", date("recheck_date")), ("复核结论", text("recheck_result"))], None),
+        ([("复核意见", "{{ event.comment or '' }}")], 1600),
+        ([("复核人", ACTOR), ("填表日期", TODAY)], None),
+    ])
+
+
+def approval_sheet(workflow):
+    """审批表: item summary, earlier opinions, the decision block, the current step, history."""
+    doc = form_doc("审批表", WORKFLOW_TITLES[workflow], "{{ item.workflow_title }}审批表")
+    tag(doc, FORWARDS)
+    t = table(doc, FORM)
+    fields(t, ("事项", "{{ item.title }}"))
+    if workflow == "inspection":
+        fields(t, ("被督导学校", "{{ school or '' }}"), ("学段", text("stage")))
+        fields(t, ("督导类型", "{{ kind or '' }}"), ("办学性质", text("school_type")))
+        fields(t, ("督导事项", text("topic")))
+        fields(t, ("实地督导时间", VISIT_RANGE))
+        fields(t, ("督导评估得分", num("score")), ("督导结论", text("conclusion")))
+        fields(t, ("总体评价", text("overall")), height=900)
+        fields(t, ("存在问题", "共{{ (findings or [])|length }}项，其中重大问题{{ (findings or [])|"
+                           "selectattr('severity', 'equalto', '重大')|list|length }}项"))
+        fields(t, ("审核意见", opinions()), height=900)
+    else:
+        fields(t, ("学校名称", "{{ school or '' }}"))
+        fields(t, ("学段", text("stage")), ("认定级别", text("level")))
+        fields(t, ("申报类型", "{{ tier or '' }}"), ("批次（年度）", "{{ batch or '' }}"))
+        fields(t, ("自评总分", SELF_TOTAL),
+               ("一票否决项", "{% if (veto_items or [])|selectattr('hit')|list %}存在"
+                         "{% else %}无{% endif %}"))
+        fields(t, ("初审意见", text("county_opinion")), height=900)
+        fields(t, ("推荐排序", text("county_rank")),
+               ("初审人", "{{ fw[-1].actor_name if fw else '' }}"))
+        fields(t, ("评估组", text("city_team")))
+        fields(t, ("实地查验日期", date("city_date")), ("评估得分", num("city_score")))
+        fields(t, ("评估意见", text("city_opinion")), height=900)
+        fields(t, ("公示期", "{% if publicity_start %}{{ publicity_start|cn_date }}至"
+                          "{{ publicity_end|cn_date if publicity_end else '' }}{% endif %}"))
+    approval_rows(t)
+    event_rows(t)
+    history_table(doc)
+    return doc
+
+
+# --- inspection -----------------------------------------------------------------------------------
+def visit_plan():
+    """实地督导安排: school facts, the team ({%tr for %}) and the day's schedule."""
+    doc = form_doc("实地督导安排", "督导检查")
+    t = table(doc, FORM)
+    fields(t, ("被督导学校", "{{ school or '' }}"))
+    fields(t, ("学段", text("stage")), ("办学性质", text("school_type")))
+    fields(t, ("在校学生数", num("students")), ("教职工数", num("teachers")))
+    fields(t, ("督导类型", "{{ kind or '' }}"), ("依据方案文号", text("basis")))
+    fields(t, ("督导事项", text("topic")))
+    fields(t, ("实地督导时间", VISIT_RANGE))
+    fields(t, ("自评得分", num("self_score")), ("督导通知日期", date("notice_date")))
+    fields(t, ("自评报告摘要", text("self_report")), height=1200)
+    fields(t, ("安排人", ACTOR), ("安排日期", TODAY))
+    caption(doc, "督导组成员")
+    team = table(doc, [800, 2600, 2600, 2844], small=True)
+    row(team, "序号", "姓名", "组内职务", "督学类别", header=True)
+    tag_row(team, "{%tr for m in team or [] %}")
+    row(team, "{{ loop.index }}", "{{ m.name }}", "{{ m.role or '成员' }}", "{{ m.kind or '' }}")
+    tag_row(team, "{%tr endfor %}")
+    caption(doc, "日程安排")
+    plan = table(doc, [700, 1600, 3744, 1400, 1400], small=True)
+    row(plan, "序号", "工作环节", "主要内容", "时间", "负责人", header=True)
+    for i, (step, what) in enumerate([
+            ("听取汇报", "听取学校自评情况汇报"),
+            ("查阅资料", "查阅发展规划、规章制度、会议记录、经费账目和教育教学资料"),
+            ("实地查看", "查看校舍场地、功能室、食堂宿舍和安全设施"),
+            ("随堂听课", "随机进入课堂听课，了解课堂教学情况"),
+            ("座谈访谈", "分别召开教师、学生、家长座谈会，开展个别访谈"),
+            ("问卷调查", "面向教师、学生和家长发放问卷"),
+            ("反馈意见", "督导组汇总情况，向学校反馈初步督导意见")], start=1):
+        row(plan, str(i), step, what, "", "")
+    return doc
+
+
+def inspection_report():
+    """督导报告: the facts of the visit, the evaluation and the findings."""
+    doc = form_doc("督导报告", "督导检查")
+    para(doc, R("{{ school or '' }}{{ kind or '' }}", KAITI), style="GW Body", line=LINE, jc="center")
+    t = table(doc, FORM)
+    fields(t, ("被督导学校", "{{ school or '' }}"), ("学段", text("stage")))
+    fields(t, ("办学性质", text("school_type")), ("督导类型", "{{ kind or '' }}"))
+    fields(t, ("在校学生数", num("students")), ("教职工数", num("teachers")))
+    fields(t, ("督导事项", text("topic")))
+    fields(t, ("实地督导时间", VISIT_RANGE))
+    fields(t, ("督导组", TEAM_INLINE))
+    fields(t, ("听课节数", num("lessons")), ("个别访谈人次", num("interviews")))
+    fields(t, ("座谈会场次", num("forums")), ("问卷份数", num("surveys")))
+    fields(t, ("自评得分", num("self_score")), ("督导评估得分", num("score")))
+    fields(t, ("督导结论", text("conclusion")))
+    fields(t, ("总体评价", text("overall")), height=1600)
+    fields(t, ("自评报告摘要", text("self_report")), height=900)
+    caption(doc, "存在问题及整改要求")
+    f = table(doc, [560, 800, 2300, 1100, 700, 2284, 1100], small=True)
+    row(f, "序号", "类别", "问题描述", "部位", "等级", "整改要求", "整改期限", header=True)
+    tag_row(f, "{%tr for f in findings or [] %}")
+    row(f, "{{ loop.index }}", "{{ f.category or '' }}", "{{ f.description }}",
+        "{{ f.location or '' }}", "{{ f.severity or '' }}", "{{ f.requirement or '' }}",
+        "{{ f.deadline|cn_date if f.deadline else '' }}")
+    tag_row(f, "{%tr endfor %}")
+    blank(doc, style="GW Cell")
+    s = table(doc, FORM)
+    fields(s, ("督导组组长", LEADER), ("报告日期", TODAY))
+    fields(s, ("提交人", ACTOR))
+    return doc
+
+
+def closing_register():
+    """销号登记表 (landscape): every finding with its status, closing date and verifier."""
+    doc = form_doc("销号登记表", "督导检查", "督导问题整改销号登记表", landscape=True)
+    tag(doc, "{%p set closed = (findings or [])|selectattr('status', 'equalto', '已销号')|list %}")
+    t = table(doc, FORM_WIDE)
+    fields(t, ("被督导学校", "{{ school or '' }}"),
+           ("整改通知书编号", "{{ numbers.notice_number or '' }}"))
+    fields(t, ("整改通知下达日期", date("notice_issued")), ("整改报告报送期限", date("report_due")))
+    fields(t, ("整改报告收到日期", date("report_received")),
+           ("销号进度", "已销号{{ closed|length }}项，共{{ (findings or [])|length }}项"))
+    caption(doc, "问题整改销号明细")
+    f = table(doc, [600, 900, 2600, 700, 2600, 1300, 1200, 1000, 1400, 1658], small=True)
+    row(f, "序号", "类别", "问题描述", "等级", "整改要求", "整改期限", "责任人", "状态", "销号日期",
+        "验收人", header=True)
+    tag_row(f, "{%tr for f in findings or [] %}")
+    row(f, "{{ loop.index }}", "{{ f.category or '' }}", "{{ f.description }}",
+        "{{ f.severity or '' }}", "{{ f.requirement or '' }}",
+        "{{ f.deadline|cn_date if f.deadline else '' }}",
+        "{{ f.person or '' }}{% if f.dept %}（{{ f.dept }}）{% endif %}", "{{ f.status or '' }}",
+        "{{ f.closed_on|cn_date if f.closed_on else '' }}", "{{ f.verifier or '' }}")
+    tag_row(f, "{%tr endfor %}")
+    blank(doc, style="GW Cell")
+    s = table(doc, FORM_WIDE)
+    fields(s, ("登记人", ACTOR), ("登记日期", TODAY))
+    return doc
+
+
+# --- clean_school ---------------------------------------------------------------------------------
+def application():
+    """清廉学校认定申报表: school facts, self scores per indicator, veto items, opinions."""
+    doc = form_doc("申报表", "清廉学校认定", "清廉学校认定申报表")
+    t = table(doc, FORM)
+    fields(t, ("学校名称", "{{ school or '' }}"))
+    fields(t, ("学段", text("stage")), ("认定级别", text("level")))
+    fields(t, ("申报类型", "{{ tier or '' }}"), ("批次（年度）", "{{ batch or '' }}"))
+    fields(t, ("联系人及电话", text("contact")))
+    caption(doc, "自评得分")
+    s = table(doc, [1300, 4244, 1600, 1700], small=True)
+    row(s, "指标编号", "指标", "满分", "得分", header=True)
+    tag_row(s, "{%tr for s in self_scores or [] %}")
+    row(s, "{{ s.code }}",
+        "{% for i in params.indicators if i.code|string == s.code|string %}{{ s.indicator or "
+        "i.title }}{% else %}{{ s.indicator or '' }}{% endfor %}",
+        "{% for i in params.indicators if i.code|string == s.code|string %}{{ i.max }}{% endfor %}",
+        num("s.score"))
+    tag_row(s, "{%tr endfor %}")
+    row(s, Cell("合计", 2, True), "{{ params.indicators|sum(attribute='max') }}", SELF_TOTAL)
+    caption(doc, "一票否决项")
+    v = table(doc, [4244, 1600, 3000], small=True)
+    row(v, "否决项", "是否存在", "情况说明", header=True)
+    tag_row(v, "{%tr for v in veto_items or params.veto_items %}")
+    row(v, "{{ v.item if v is mapping else v }}",
+        "{% if v is mapping %}{{ '是' if v.hit else '否' }}{% endif %}",
+        "{{ (v.note or '') if v is mapping else '' }}")
+    tag_row(v, "{%tr endfor %}")
+    blank(doc, style="GW Cell")
+    o = table(doc, FORM)
+    fields(o, ("自评报告", text("self_report")), height=2400)
+    fields(o, ("佐证材料清单", text("evidence")), height=900)
+    fields(o, ("学校意见", ["", "负责人（签字）：　　　　　　　　（学校盖章）",
+                           "　　　　　　　　　　　　　　　　年　　月　　日"]), height=1400)
+    fields(o, ("初审意见", text("county_opinion")), height=900)
+    fields(o, ("推荐排序", text("county_rank")), ("申报日期", TODAY))
+    history_table(doc)
+    return doc
+

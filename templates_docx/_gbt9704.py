@@ -1,0 +1,479 @@
+"""Layout helpers for the gongwen Word templates (python-docx + lxml).
+
+Official documents follow GB/T 9704-2012 (see shared/DOMAIN.md §1): A4, type area 156×225 mm,
+版头 with the red 发文机关标志 and red separator, 2号小标宋 title, 3号仿宋 body on a fixed
+28.9 pt line, headings 一、 黑体 / （一） 楷体 / 1. 仿宋, signature and date 右空四字, 版记 with
+thick/thin separators, page numbers ``— 1 —`` in 4号宋体.
+
+All formatting lives in named paragraph styles ("GW …") so that an administrator who edits a
+template in Word sees and keeps them; runs only carry an explicit East Asian font where it differs
+from the 仿宋 default, so that re-styling a paragraph does not lose the typeface.
+
+Every template tag is written into exactly one run (one ``w:t``), so docxtpl-style renderers never
+have to merge split tags.
+"""
+
+import datetime
+import io
+import zipfile
+from collections import namedtuple
+
+import docx
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Twips
+
+# --- measurements (twips: 1/20 pt, 1440 per inch) ------------------------------------------------
+A4 = (11906, 16838)
+MARGINS = {"top": 2098, "left": 1588, "right": 1474, "bottom": 1984}
+TYPE_WIDTH = A4[0] - MARGINS["left"] - MARGINS["right"]   # 8844 = 156 mm
+LINE = 578            # fixed line pitch, 28.9 pt: 22 lines in the 225 mm type area
+CHAR3 = 320           # one 3号 (16 pt) character
+CHAR4 = 280           # one 4号 (14 pt) character
+RED = "FF0000"
+
+FANGSONG = "仿宋_GB2312"
+HEITI = "黑体"
+KAITI = "楷体_GB2312"
+XBS = "方正小标宋简体"
+SONG = "宋体"
+LATIN = "Times New Roman"
+
+FIXED_TIME = datetime.datetime(2024, 1, 1, 0, 0, 0)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+# a run inside a paragraph: text (may hold whole template tags), optional typeface/size/colour
+R = namedtuple("R", "text font size color", defaults=(None, None, None))
+
+# Chinese ordinals for heading numbers in templates ({{ cn[loop.index0] }}、)
+CN_NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"] + [
+    "十" + d for d in "一二三四五六七八九"] + ["二十"] + ["二十" + d for d in "一二三四五六七八九"] + ["三十"]
+CN_SET_TAG = "{%p set cn = [" + ", ".join("'%s'" % n for n in CN_NUMERALS) + "] %}"
+
+
+# --- low-level XML builders (children always in schema order) -----------------------------------
+def _el(tag, **attrs):
+    el = OxmlElement(tag)
+    for key, value in attrs.items():
+        el.set(qn("w:" + key), str(value))
+    return el
+
+
+def rpr_xml(font=None, size=None, color=None, spacing=None, latin=None):
+    """Run properties as an XML string: rFonts, color, spacing, sz, szCs (schema order)."""
+    parts = []
+    if font or latin:
+        attrs = ""
+        if latin:
+            attrs += ' w:ascii="%s" w:hAnsi="%s"' % (latin, latin)
+        if font:
+            attrs += ' w:eastAsia="%s"' % font
+        parts.append("<w:rFonts%s/>" % attrs)
+    if color:
+        parts.append('<w:color w:val="%s"/>' % color)
+    if spacing:
+        parts.append('<w:spacing w:val="%d"/>' % spacing)
+    if size:
+        parts.append('<w:sz w:val="%d"/><w:szCs w:val="%d"/>' % (size * 2, size * 2))
+    return "".join(parts)
+
+
+def ppr_xml(keep_next=False, page_break=False, border=None, tabs=None, before=0, after=0,
+            line=None, left=None, right=None, first_chars=None, hanging=None, jc=None,
+            outline=None):
+    """Paragraph properties as an XML string, children in schema order.
+
+    ``line`` is an exact line height in twips (None: single, auto); ``border`` a dict
+    side -> (size in eighths of a point, colour); ``tabs`` a list of (kind, position).
+    """
+    parts = []
+    if keep_next:
+        parts.append("<w:keepNext/><w:keepLines/>")
+    if page_break:
+        parts.append("<w:pageBreakBefore/>")
+    if border:
+        sides = "".join('<w:%s w:val="single" w:sz="%d" w:space="0" w:color="%s"/>'
+                        % (side, border[side][0], border[side][1])
+                        for side in ("top", "bottom") if side in border)
+        parts.append("<w:pBdr>%s</w:pBdr>" % sides)
+    if tabs:
+        parts.append("<w:tabs>%s</w:tabs>" % "".join(
+            '<w:tab w:val="%s" w:pos="%d"/>' % tab for tab in tabs))
+    rule = 'w:line="%d" w:lineRule="exact"' % line if line else 'w:line="240" w:lineRule="auto"'
+    parts.append('<w:spacing w:before="%d" w:after="%d" %s/>' % (before, after, rule))
+    ind = ""
+    if left is not None:
+        ind += ' w:left="%d"' % left
+    if right is not None:
+        ind += ' w:right="%d"' % right
+    if first_chars is not None:
+        ind += ' w:firstLine="%d" w:firstLineChars="%d"' % (CHAR3 * first_chars // 100, first_chars)
+    if hanging is not None:
+        ind += ' w:hanging="%d"' % hanging
+    parts.append("<w:ind%s/>" % ind if ind else '<w:ind w:left="0" w:firstLine="0"/>')
+    if jc:
+        parts.append('<w:jc w:val="%s"/>' % jc)
+    if outline is not None:
+        parts.append('<w:outlineLvl w:val="%d"/>' % outline)
+    return "".join(parts)
+
+
+# --- styles ---------------------------------------------------------------------------------------
+BODY_SPACING = -5     # -0.25 pt per character: 28 characters of 3号 fit the 156 mm line
+
+# style name -> (run properties, paragraph properties)
+STYLES = {
+    "GW Body": (dict(spacing=BODY_SPACING), dict(line=LINE, first_chars=200, jc="both")),
+    "GW Heading 1": (dict(font=HEITI, spacing=BODY_SPACING),
+                     dict(line=LINE, first_chars=200, jc="both", keep_next=True, outline=0)),
+    "GW Heading 2": (dict(font=KAITI, spacing=BODY_SPACING),
+                     dict(line=LINE, first_chars=200, jc="both", keep_next=True, outline=1)),
+    "GW Heading 3": (dict(spacing=BODY_SPACING),
+                     dict(line=LINE, first_chars=200, jc="both", outline=2)),
+    "GW Issuer Mark": (dict(font=XBS, latin=XBS, size=36, color=RED),
+                       dict(line=900, before=1984 - LINE, jc="center")),
+    "GW Doc Number": ({}, dict(line=LINE, jc="center")),
+    "GW Title": (dict(font=XBS, latin=XBS, size=22),
+                 dict(line=LINE, jc="center", keep_next=True, outline=0)),
+    "GW Main To": (dict(spacing=BODY_SPACING), dict(line=LINE, keep_next=True)),
+    "GW Signature": ({}, dict(line=LINE, right=4 * CHAR3, jc="right", keep_next=True)),
+    "GW Note": ({}, dict(line=LINE, first_chars=200)),
+    "GW Record": (dict(size=14), dict(line=LINE, keep_next=True)),
+    "GW Rule": (dict(size=1), dict(line=40, keep_next=True)),
+    "GW Form Title": (dict(font=XBS, latin=XBS, size=22), dict(line=LINE, after=120, jc="center")),
+    "GW Form Meta": (dict(size=12), dict(line=LINE, jc="right")),
+    "GW Caption": (dict(font=HEITI, size=14), dict(before=120, after=60, keep_next=True)),
+    "GW Cell": (dict(size=14), dict(before=20, after=20, jc="left")),
+    "GW Cell Label": (dict(size=14), dict(before=20, after=20, jc="center")),
+    "GW Small Cell": (dict(size=12), dict(before=20, after=20, jc="left")),
+    "GW Small Label": (dict(font=HEITI, size=12), dict(before=20, after=20, jc="center")),
+    "GW Page Number": (dict(font=SONG, latin=SONG, size=14), dict()),
+}
+
+
+def style_id(name):
+    return name.replace(" ", "")
+
+
+def _setup_styles(doc):
+    """Document defaults and Normal: 3号仿宋_GB2312 / Times New Roman, language zh-CN."""
+    styles = doc.styles.element
+    base_rpr = ('<w:rPr><w:rFonts w:ascii="{l}" w:eastAsia="{f}" w:hAnsi="{l}" w:cs="{l}"/>'
+                '<w:sz w:val="32"/><w:szCs w:val="32"/><w:lang w:val="en-US" w:eastAsia="zh-CN" '
+                'w:bidi="ar-SA"/></w:rPr>').format(l=LATIN, f=FANGSONG)
+    spacing = '<w:spacing w:after="0" w:line="240" w:lineRule="auto"/>'
+    defaults = styles.find(qn("w:docDefaults"))
+    defaults.getparent().replace(defaults, parse_xml(
+        "<w:docDefaults %s><w:rPrDefault>%s</w:rPrDefault><w:pPrDefault><w:pPr>%s</w:pPr>"
+        "</w:pPrDefault></w:docDefaults>" % (nsdecls("w"), base_rpr, spacing)))
+    normal = styles.xpath('w:style[@w:styleId="Normal"]')[0]
+    normal.getparent().replace(normal, parse_xml(
+        '<w:style %s w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/>'
+        '<w:qFormat/><w:pPr><w:widowControl w:val="0"/>%s<w:jc w:val="both"/></w:pPr>%s</w:style>'
+        % (nsdecls("w"), spacing, base_rpr)))
+    for name, (rpr, ppr) in STYLES.items():
+        styles.append(parse_xml(
+            '<w:style %s w:type="paragraph" w:customStyle="1" w:styleId="%s"><w:name w:val="%s"/>'
+            '<w:basedOn w:val="Normal"/><w:qFormat/><w:pPr>%s</w:pPr><w:rPr>%s</w:rPr></w:style>'
+            % (nsdecls("w"), style_id(name), name, ppr_xml(**ppr), rpr_xml(**rpr))))
+
+
+# --- document setup -------------------------------------------------------------------------------
+def new_document(title, subject, landscape=False, page_numbers="gbt", margins=None):
+    """An empty A4 document with the gongwen styles, fixed properties and page numbers.
+
+    page_numbers: "gbt" (odd pages 右空一字, even pages 左空一字), "center" or None.
+    """
+    doc = docx.Document()
+    for rels in (doc.part.package.rels, doc.part.rels):     # drop python-docx sample parts
+        for rid, rel in list(rels.items()):
+            if rel.reltype.rsplit("/", 1)[-1] in ("thumbnail", "customXml", "stylesWithEffects"):
+                del rels[rid]
+    _setup_styles(doc)
+    settings = doc.settings.element
+    settings.find(qn("w:themeFontLang")).set(qn("w:eastAsia"), "zh-CN")
+    for rsids in settings.findall(qn("w:rsids")):
+        settings.remove(rsids)
+    props = doc.core_properties
+    props.title, props.subject, props.author = title, subject, "gongwen"
+    props.last_modified_by, props.comments, props.revision = "gongwen", "", 1
+    props.created = props.modified = FIXED_TIME
+
+    section = doc.sections[0]
+    width, height = (A4[1], A4[0]) if landscape else A4
+    margins = margins or MARGINS
+    section.page_width, section.page_height = Twips(width), Twips(height)
+    if landscape:
+        section.orientation = 1
+    section.top_margin, section.bottom_margin = Twips(margins["top"]), Twips(margins["bottom"])
+    section.left_margin, section.right_margin = Twips(margins["left"]), Twips(margins["right"])
+    # the page number's dash line sits about 7 mm below the type area
+    section.header_distance, section.footer_distance = Twips(851), Twips(1418)
+    if page_numbers == "gbt":
+        doc.settings.odd_and_even_pages_header_footer = True
+        _page_number(section.footer, dict(right=CHAR4, jc="right"))
+        _page_number(section.even_page_footer, dict(left=CHAR4, jc="left"))
+    elif page_numbers == "center":
+        _page_number(section.footer, dict(jc="center"))
+    return doc
+
+
+def _page_number(footer, ppr):
+    footer.is_linked_to_previous = False
+    p = footer.paragraphs[0]
+    _restyle(p, "GW Page Number", ppr)
+    field = ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve">'
+             ' PAGE </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+             '<w:r><w:t>1</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>')
+    add_run(p, R("— "))
+    p._p.extend(list(parse_xml("<w:x %s>%s</w:x>" % (nsdecls("w"), field))))
+    add_run(p, R(" —"))
+
+
+def page_borders(doc, color="C00000"):
+    """A double border around the page (certificates)."""
+    sides = "".join('<w:%s w:val="double" w:sz="18" w:space="24" w:color="%s"/>' % (s, color)
+                    for s in ("top", "left", "bottom", "right"))
+    borders = parse_xml('<w:pgBorders %s w:offsetFrom="page">%s</w:pgBorders>'
+                        % (nsdecls("w"), sides))
+    doc.sections[0]._sectPr.find(qn("w:pgMar")).addnext(borders)
+
+
+# --- paragraphs -----------------------------------------------------------------------------------
+def _restyle(p, style, ppr=None):
+    old = p._p.pPr
+    if old is not None:
+        p._p.remove(old)
+    p._p.insert(0, parse_xml('<w:pPr %s><w:pStyle w:val="%s"/>%s</w:pPr>'
+                             % (nsdecls("w"), style_id(style), ppr_xml(**ppr) if ppr else "")))
+
+
+def add_run(p, piece):
+    piece = R(piece) if isinstance(piece, str) else piece
+    run = OxmlElement("w:r")
+    props = rpr_xml(font=piece.font, size=piece.size, color=piece.color,
+                    latin=piece.font if piece.font in (XBS, SONG) else None)
+    if props:
+        run.append(parse_xml("<w:rPr %s>%s</w:rPr>" % (nsdecls("w"), props)))
+    if piece.text == "\t":
+        run.append(OxmlElement("w:tab"))
+    elif piece.text:
+        t = OxmlElement("w:t")
+        t.set(qn("xml:space"), "preserve")
+        t.text = piece.text
+        run.append(t)
+    p._p.append(run)
+    return run
+
+
+def para(container, *pieces, style="GW Body", **ppr):
+    """Append a paragraph of the given style; ``pieces`` are str or R (one run each).
+
+    Keyword arguments override paragraph properties (see ``ppr_xml``); when given they replace
+    the style's, so pass everything the paragraph needs.
+    """
+    p = container.add_paragraph()
+    _restyle(p, style, ppr or None)
+    for piece in pieces:
+        add_run(p, piece)
+    return p
+
+
+def tag(container, text):
+    """A paragraph holding only a ``{%p … %}`` tag (removed when rendered)."""
+    return para(container, text, style="GW Body")
+
+
+def blank(container, n=1, style="GW Body"):
+    for _ in range(n):
+        para(container, style=style)
+
+
+def heading(container, level, *pieces):
+    """一、 (黑体), （一） (楷体), 1. (仿宋) headings: 3号, indented two characters, never bold."""
+    font = {1: HEITI, 2: KAITI, 3: None}[level]
+    runs = [R(p, font) if isinstance(p, str) else p for p in pieces]
+    return para(container, *runs, style="GW Heading %d" % level)
+
+
+def rule(container, size=8, color="000000", height=40):
+    """A separator line: an empty paragraph with a bottom border as wide as the type area."""
+    return para(container, style="GW Rule", line=height, keep_next=True,
+                border={"bottom": (size, color)})
+
+
+# --- 版头, 主体, 版记 ----------------------------------------------------------------------------
+def banner(doc, number=None, urgency=None):
+    """版头: 紧急程度 line, red 发文机关标志, 发文字号 and the red separator line.
+
+    The 标志's top edge sits about 35 mm below the top of the type area (first line + space).
+    """
+    para(doc, R(urgency or "", HEITI), style="GW Main To")
+    para(doc, R("{{ settings.issuer_name }}文件", XBS, 36, RED), style="GW Issuer Mark")
+    blank(doc, 2, "GW Doc Number")
+    para(doc, number or "", style="GW Doc Number")
+    rule(doc, size=12, color=RED, height=227)          # 4 mm below the 发文字号
+
+
+def title_block(doc, title, main_to=None):
+    """Two blank lines, the 2号小标宋 title, one blank line, the 主送 line."""
+    blank(doc, 2)
+    para(doc, R(title, XBS), style="GW Title")
+    blank(doc)
+    if main_to:
+        para(doc, main_to, style="GW Main To")
+
+
+def body(doc, *pieces):
+    return para(doc, *pieces, style="GW Body")
+
+
+def signature(doc, date_expr, issuer="{{ settings.issuer_name }}"):
+    """署名 and 成文日期, right-aligned 右空四字, after room for the seal."""
+    blank(doc, 2)
+    para(doc, issuer, style="GW Signature")
+    para(doc, date_expr, style="GW Signature")
+
+
+def publicity_note(doc, field="publicity"):
+    """附注 （此件主动公开） etc. from the publicity field, 居左空二字."""
+    tag(doc, "{%%p if %s == '主动公开' %%}" % field)
+    para(doc, "（此件主动公开）", style="GW Note")
+    tag(doc, "{%%p elif %s == '依申请公开' %%}" % field)
+    para(doc, "（此件依申请公开）", style="GW Note")
+    tag(doc, "{%%p elif %s == '不予公开' %%}" % field)
+    para(doc, "（此件不予公开）", style="GW Note")
+    tag(doc, "{%p endif %}")
+
+
+def record(doc, date_expr="{{ event.date|cn_date }}", cc="cc"):
+    """版记: thick line, 抄送 (only if given), thin line, 印发机关 + 印发日期, thick line."""
+    blank(doc, 2)
+    rule(doc, size=8)
+    if cc:
+        tag(doc, "{%%p if %s %%}" % cc)
+        para(doc, "抄送：{{ %s|cn_list }}" % cc, style="GW Record",
+             left=CHAR4 + 3 * CHAR4, hanging=3 * CHAR4, right=CHAR4, line=LINE, keep_next=True)
+        rule(doc, size=6)
+        tag(doc, "{%p endif %}")
+    para(doc, "{{ settings.issuer_name }}办公室", "\t", date_expr + "印发", style="GW Record",
+         left=CHAR4, tabs=[("right", TYPE_WIDTH - CHAR4)], line=LINE, keep_next=True)
+    rule(doc, size=8)
+
+
+# --- tables ---------------------------------------------------------------------------------------
+Cell = namedtuple("Cell", "content span label", defaults=(1, False))
+
+
+def table(container, widths, small=False):
+    """A bordered, fixed-layout table as wide as the columns given (twips)."""
+    t = container.add_table(rows=0, cols=len(widths))
+    t._gw_small = small
+    tbl_pr = t._tbl.tblPr
+    for child in list(tbl_pr):
+        if child.tag != qn("w:tblStyle"):
+            tbl_pr.remove(child)
+    style = tbl_pr.find(qn("w:tblStyle"))
+    if style is not None:
+        tbl_pr.remove(style)
+    border = '<w:{0} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
+    tbl_pr.extend(parse_xml('<w:x %s>%s</w:x>' % (nsdecls("w"), xml))[0] for xml in (
+        '<w:tblW w:w="%d" w:type="dxa"/>' % sum(widths),
+        '<w:jc w:val="center"/>',
+        '<w:tblBorders>%s</w:tblBorders>' % "".join(border.format(s) for s in (
+            "top", "left", "bottom", "right", "insideH", "insideV")),
+        '<w:tblLayout w:type="fixed"/>',
+        '<w:tblCellMar><w:left w:w="85" w:type="dxa"/><w:right w:w="85" w:type="dxa"/>'
+        '</w:tblCellMar>',
+        '<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" '
+        'w:lastColumn="0" w:noHBand="1" w:noVBand="1"/>'))
+    for col, width in zip(t.columns, widths):
+        col.width = Twips(width)
+    t._gw_widths = widths
+    return t
+
+
+def row(t, *cells, height=None, header=False):
+    """Append a row; each cell is a str (one paragraph), a list (one paragraph each) or Cell."""
+    r = t.add_row()
+    if height:
+        r.height = Twips(height)
+    if header:
+        tr_pr = r._tr.get_or_add_trPr()
+        tr_pr.append(_el("w:tblHeader"))
+    small = t._gw_small
+    col = 0
+    for cell in cells:
+        cell = cell if isinstance(cell, Cell) else Cell(cell)
+        target = r.cells[col]
+        if cell.span > 1:
+            target = target.merge(r.cells[col + cell.span - 1])
+        target.width = Twips(sum(t._gw_widths[col:col + cell.span]))
+        label = cell.label or header
+        style = ("GW Small Label" if label else "GW Small Cell") if small else \
+                ("GW Cell Label" if label else "GW Cell")
+        if label:
+            target.vertical_alignment = 1      # center
+        content = cell.content if isinstance(cell.content, list) else [cell.content]
+        for i, text in enumerate(content):
+            p = target.paragraphs[0] if i == 0 else target.add_paragraph()
+            _restyle(p, style)
+            pieces = text if isinstance(text, tuple) else (text,)
+            for piece in pieces:
+                if piece:
+                    add_run(p, piece)
+        col += cell.span
+    return r
+
+
+def label(text):
+    return Cell(text, 1, True)
+
+
+def fields(t, *pairs, height=None):
+    """A row of (label, value) pairs in a 4-column form table; one pair spans the row."""
+    if len(pairs) == 1:
+        return row(t, label(pairs[0][0]), Cell(pairs[0][1], 3), height=height)
+    return row(t, *(c for lab, val in pairs for c in (label(lab), val)), height=height)
+
+
+def tag_row(t, text):
+    """A row holding only a ``{%tr … %}`` tag (removed when rendered)."""
+    return row(t, Cell(text, len(t._gw_widths)))
+
+
+# --- saving ---------------------------------------------------------------------------------------
+FONT_TABLE = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:fonts %s>%s</w:fonts>'
+    % (nsdecls("w"), "".join(
+        '<w:font w:name="%s">%s<w:charset w:val="%s"/><w:family w:val="%s"/>'
+        '<w:pitch w:val="variable"/></w:font>'
+        % (name, '<w:altName w:val="%s"/>' % alt if alt else "", charset, family)
+        for name, alt, charset, family in (
+            (LATIN, None, "00", "roman"),
+            (SONG, "SimSun", "86", "auto"),
+            (FANGSONG, "仿宋", "86", "modern"),
+            (KAITI, "楷体", "86", "modern"),
+            (HEITI, "SimHei", "86", "modern"),
+            (XBS, "宋体", "86", "auto"),
+        ))))
+
+
+def save(doc, path):
+    """Save with fixed zip timestamps, sorted members and our font table: stable bytes."""
+    buf = io.BytesIO()
+    doc.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in sorted(src.namelist()):
+            data = src.read(name)
+            if name == "word/fontTable.xml":
+                data = FONT_TABLE.encode("utf-8")
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            dst.writestr(info, data)
+    with open(path, "wb") as fh:
+        fh.write(out.getvalue())

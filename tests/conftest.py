@@ -1,0 +1,160 @@
+"""Shared fixtures: a fresh workspace (real SQLite file in tmp_path) with the demo's users, an
+Engine on it, a CliRunner wrapper, a whole-database snapshot, and real subprocess runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from workflow import admin, users
+from workflow.engine import Engine
+from workflow.workspace import init
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = "2025-03-10T09:00:00"  # fixed clock (Engine.now honours GONGWEN_NOW)
+YEAR = 2025
+
+USERS = [  # the demo's users: login, name, post, roles
+    ("zhangwei", "张伟", "办公室科员", ["clerk"]),
+    ("lina", "李娜", "办公室副主任（核稿）", ["reviewer"]),
+    ("wangqiang", "王强", "局长", ["supervisor"]),
+    ("chenjing", "陈静", "办公室文书", ["office"]),
+    ("liuyang", "刘洋", "专职督学", ["inspector"]),
+    ("zhaomin", "赵敏", "驻局纪检组干部", ["auditor"]),
+    # a drafter who also holds the signing role, for separation-of-duties refusals
+    ("boss", "周总", "副局长（兼拟稿）", ["clerk", "reviewer", "supervisor", "office"]),
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """No ambient workspace, user, database or clock leaks into a test."""
+    for name in ("GONGWEN_HOME", "GONGWEN_USER", "GONGWEN_DB", "GONGWEN_NOW"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GONGWEN_NOW", NOW)
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    ws = init(tmp_path / "ws")
+    admin.bootstrap_admin(ws, "admin")
+    when = Engine(ws).now().isoformat()
+    roles = admin.known_roles(ws)
+    with ws.db.write() as session:
+        for login, name, post, granted in USERS:
+            users.add(session, login, name, post, granted, roles, when)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def engine(workspace):
+    return Engine(workspace)
+
+
+# -- sample data -------------------------------------------------------------------------------
+def plan_values(**extra) -> dict:
+    values = {
+        "title": f"某某县教育局{YEAR}年工作要点", "year": YEAR, "kind": "工作要点", "department": "办公室",
+        "sections": [{"heading": "推进学前教育普及普惠", "content": "新建公办幼儿园。", "due": f"{YEAR}-12-31"}],
+    }
+    values.update(extra)
+    return values
+
+
+def inspection_values(**extra) -> dict:
+    values = {
+        "school": "某某县第一实验小学", "stage": "小学", "kind": "综合督导",
+        "notice_date": "2025-01-02", "visit_start": "2025-01-10", "visit_end": "2025-01-11",
+        "team": [{"name": "刘洋", "role": "组长"}, {"name": "孙丽", "role": "成员"}],
+    }
+    values.update(extra)
+    return values
+
+
+def clean_school_values(**extra) -> dict:
+    values = {
+        "school": "某某县城关中学", "stage": "初中", "tier": "示范校", "batch": YEAR,
+        "self_report": "学校建立小微权力清单，推进校务公开。",
+        "self_scores": [{"code": "1", "indicator": "组织领导", "score": "14"},
+                        {"code": "2", "indicator": "制度建设与权力运行", "score": "18.5"}],
+        "veto_items": [{"item": "班子成员违纪违法受处分", "hit": False}],
+    }
+    values.update(extra)
+    return values
+
+
+# -- database snapshot -------------------------------------------------------------------------
+def db_path(ws) -> Path:
+    return Path(ws.root) / "gongwen.db"
+
+
+def snapshot(ws) -> dict:
+    """Every row of every table, read through a separate plain sqlite3 connection."""
+    con = sqlite3.connect(db_path(ws))
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
+    finally:
+        con.close()
+
+
+def item_row(ws, key: str) -> dict:
+    con = sqlite3.connect(db_path(ws))
+    con.row_factory = sqlite3.Row
+    try:
+        row = con.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
+        events = con.execute("SELECT seq, hash FROM events WHERE item_id = ? ORDER BY seq", (row["id"],)).fetchall()
+        return {**dict(row), "fields": json.loads(row["fields"]), "numbers": json.loads(row["numbers"]),
+                "events": [tuple(e) for e in events]}
+    finally:
+        con.close()
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+@pytest.fixture
+def gw(workspace):
+    """Run the CLI in-process against the workspace: gw('--as', 'lina', 'show', key)."""
+    runner = CliRunner()
+
+    def run(*args, home=True, env=None):
+        from cli import cli
+
+        argv = (["--home", str(workspace.root)] if home else []) + [str(a) for a in args]
+        return runner.invoke(cli, argv, env=env, catch_exceptions=False)
+
+    return run
+
+
+def run_cli(*args, env=None):
+    """The CLI in-process without any workspace option."""
+    from cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def gongwen_command() -> list[str]:
+    script = Path(sys.executable).with_name("gongwen")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("gongwen")
+    return [found] if found else [sys.executable, "-m", "cli"]
+
+
+def run_subprocess(*args, cwd, extra_env=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGWEN_")}
+    env["GONGWEN_NOW"] = NOW
+    env.update(extra_env or {})
+    if gongwen_command()[0] == sys.executable:  # `python -m cli` needs the checkout on the path
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return subprocess.run(gongwen_command() + [str(a) for a in args], cwd=cwd, env=env,
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
