@@ -38,6 +38,7 @@ def main():
         key = json.loads(made.stdout)["items"][0]["key"]
         rows = [
             ("python -c pass (floor)", [sys.executable, "-c", "pass"], 0.0),
+            ("import sqlalchemy.orm (its floor)", [sys.executable, "-c", "import sqlalchemy.orm"], 0.0),
             ("gongwen --help", [gongwen, "--help"], 0.3),
             (f"gongwen show {key}", [gongwen, "--as", "zhaomin", "show", key], 0.5),
         ]

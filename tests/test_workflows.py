@@ -131,6 +131,8 @@ def test_inspection_every_transition_and_overdue_worklist(engine, workspace):
 
     assert overdue("liuyang") == [a] and overdue("zhaomin") == [a]
     assert overdue("zhangwei") == []  # a clerk has no such worklist
+    # `show` names the worklists the item is on, so the overdue findings are visible on the item too
+    assert "overdue" in [w["id"] for w in engine.show("zhangwei", a)["worklists"]]
     walk(engine, a, [
         ("liuyang", "close_finding", "已更换灭火器。",
          {"findings__1__status": "已销号", "findings__1__closed_on": "2025-03-09", "findings__1__verifier": "刘洋"},
@@ -144,6 +146,7 @@ def test_inspection_every_transition_and_overdue_worklist(engine, workspace):
          "publish"),
     ])
     assert overdue("liuyang") == []
+    assert "overdue" not in [w["id"] for w in engine.show("liuyang", a)["worklists"]]
     view = walk(engine, a, [("liuyang", "complete", "全部销号。", {"recheck_date": "2025-03-10"}, "closed")])
     assert [f["status"] for f in view["fields"]["findings"]] == ["已销号", "已销号"]
 

@@ -128,12 +128,15 @@ def load_file(path: str | Path, templates_dir: str | Path | None = None) -> Defi
     return parse(text, str(path), templates_dir)
 
 
-def parse(text: str, filename: str, templates_dir: str | Path | None = None) -> Definition:
+def parse(text: str, filename: str, templates_dir: str | Path | None = None,
+          trusted: bool = False) -> Definition:
+    """Parse and check a definition. `trusted` (a version read back from the database, checked
+    when it was stored) skips compiling the expressions, which keeps jinja2 off the read path."""
     try:
         doc = yamlsrc.load(text, filename)
     except ValueError as exc:
         raise DefinitionError([str(exc)]) from None
-    builder = _Builder(doc, filename, templates_dir)
+    builder = _Builder(doc, filename, templates_dir, trusted)
     definition = builder.build()
     if builder.problems:
         raise DefinitionError(builder.problems)
@@ -146,7 +149,8 @@ def parse(text: str, filename: str, templates_dir: str | Path | None = None) -> 
 class _Builder:
     """Turns the parsed YAML into a Definition, collecting problems with their lines."""
 
-    def __init__(self, doc, filename, templates_dir):
+    def __init__(self, doc, filename, templates_dir, trusted=False):
+        self.trusted = trusted
         self.doc = doc
         self.filename = filename
         self.templates_dir = Path(templates_dir) if templates_dir else None
@@ -229,7 +233,7 @@ class _Builder:
         if not isinstance(source, str) or not source.strip():
             self.problem(line, "bad guard expression: must be a non-empty string")
             return None
-        problem = expressions.check(source)
+        problem = None if self.trusted else expressions.check(source)
         if problem:
             self.problem(line, problem)
             return None

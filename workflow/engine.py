@@ -221,8 +221,6 @@ class Engine:
             return [self._summary(session, item) for item in session.scalars(stmt)]
 
     def worklist(self, login: str) -> list[dict]:
-        from . import expressions
-
         now = self.now()
         with self.db.read() as session:
             actor = users.actor(session, login)
@@ -230,19 +228,30 @@ class Engine:
             for item in session.scalars(select(Item).order_by(Item.id)):
                 definition = registry.pinned(session, item.definition_hash)
                 roles = set(actor.roles_on(item.creator))
-                for wl in definition.worklists.values():
-                    if item.state not in wl.states or (wl.roles and not roles & set(wl.roles)):
+                for wl in self._worklists_holding(session, item, definition, actor, now):
+                    if wl.roles and not roles & set(wl.roles):
                         continue
-                    if wl.when:
-                        ctx = guards.expression_context(definition, self.subject(session, item), actor,
-                                                        now.date().isoformat(), now.isoformat())
-                        if not expressions.evaluate(wl.when, ctx)[0]:
-                            continue
                     entry = lists.setdefault((definition.id, wl.id), {
                         "workflow": definition.id, "workflow_title": definition.title,
                         "worklist": wl.id, "title": wl.title, "items": []})
                     entry["items"].append(self._summary(session, item, definition))
             return list(lists.values())
+
+    def _worklists_holding(self, session, item: Item, definition: Definition, actor, now) -> list:
+        """The definition's worklists this item is on now (whoever they are for)."""
+        from . import expressions
+
+        found, context = [], None
+        for wl in definition.worklists.values():
+            if item.state not in wl.states:
+                continue
+            if wl.when:
+                context = context or guards.expression_context(
+                    definition, self.subject(session, item), actor, now.date().isoformat(), now.isoformat())
+                if not expressions.evaluate(wl.when, context)[0]:
+                    continue
+            found.append(wl)
+        return found
 
     # -- views ------------------------------------------------------------------------------
     def _summary(self, session, item: Item, definition: Definition | None = None) -> dict:
@@ -266,6 +275,8 @@ class Engine:
                          "comment_required": t.comment_required}
                         for t in guards.allowed(definition, subject, actor, now.date().isoformat(),
                                                 now.isoformat())],
+            "worklists": [{"id": wl.id, "title": wl.title}
+                          for wl in self._worklists_holding(session, item, definition, actor, now)],
         })
         return view
 

@@ -1,7 +1,5 @@
 """Database tables (SQLAlchemy 2.0 typed ORM)."""
 
-from __future__ import annotations
-
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -28,7 +26,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[str] = mapped_column(String(40))
-    roles: Mapped[list[UserRole]] = relationship(
+    roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role")
 
     @property
@@ -40,7 +38,7 @@ class UserRole(Base):
     __tablename__ = "user_roles"
     login: Mapped[str] = mapped_column(ForeignKey("users.login"), primary_key=True)
     role: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user: Mapped[User] = relationship(back_populates="roles")
+    user: Mapped["User"] = relationship(back_populates="roles")
 
 
 class Item(Base):

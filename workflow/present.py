@@ -50,8 +50,8 @@ def item_text(view: dict) -> str:
                 lines.append(f"      {index}. {text}")
         else:
             lines.append(f"    {label} ({name}): {value_text(value)}")
-    for note in view.get("alerts", []):
-        lines.append(f"  ! {note}")
+    if view.get("worklists"):
+        lines.append("  on worklists: " + "，".join(f"{w['title']} ({w['id']})" for w in view["worklists"]))
     allowed = view.get("allowed", [])
     if allowed:
         lines.append("  you may: " + ", ".join(
