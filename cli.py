@@ -271,28 +271,22 @@ def users_list(app: App):
                                     [[u["login"], u["name"], u["title"], ", ".join(u["roles"])] for u in rows]))
 
 
-@users.command("grant")
-@click.argument("login")
-@click.argument("roles", nargs=-1, required=True)
-@click.pass_obj
-def users_grant(app: App, login, roles):
-    """Grant roles to a user."""
-    from workflow.admin import manage_users
+def _role_change(action: str, summary: str):
+    @click.argument("login")
+    @click.argument("roles", nargs=-1, required=True)
+    @click.pass_obj
+    def command(app: App, login, roles):
+        from workflow.admin import manage_users
 
-    user = manage_users(app, "grant", login, list(roles))
-    app.emit(user, f"{user['login']} now holds: {', '.join(user['roles'])}")
+        user = manage_users(app, action, login, list(roles))
+        app.emit(user, f"{user['login']} now holds: {', '.join(user['roles']) or '-'}")
+
+    command.__doc__ = summary
+    return users.command(action)(command)
 
 
-@users.command("revoke")
-@click.argument("login")
-@click.argument("roles", nargs=-1, required=True)
-@click.pass_obj
-def users_revoke(app: App, login, roles):
-    """Revoke roles from a user."""
-    from workflow.admin import manage_users
-
-    user = manage_users(app, "revoke", login, list(roles))
-    app.emit(user, f"{user['login']} now holds: {', '.join(user['roles']) or '-'}")
+users_grant = _role_change("grant", "Grant roles to a user.")
+users_revoke = _role_change("revoke", "Revoke roles from a user.")
 
 
 # -- workflows -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from workflow import admin, users
+from workflow.demo import USERS as DEMO_USERS
 from workflow.engine import Engine
 from workflow.workspace import init
 
@@ -22,16 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 NOW = "2025-03-10T09:00:00"  # fixed clock (Engine.now honours GONGWEN_NOW)
 YEAR = 2025
 
-USERS = [  # the demo's users: login, name, post, roles
-    ("zhangwei", "张伟", "办公室科员", ["clerk"]),
-    ("lina", "李娜", "办公室副主任（核稿）", ["reviewer"]),
-    ("wangqiang", "王强", "局长", ["supervisor"]),
-    ("chenjing", "陈静", "办公室文书", ["office"]),
-    ("liuyang", "刘洋", "专职督学", ["inspector"]),
-    ("zhaomin", "赵敏", "驻局纪检组干部", ["auditor"]),
-    # a drafter who also holds the signing role, for separation-of-duties refusals
-    ("boss", "周总", "副局长（兼拟稿）", ["clerk", "reviewer", "supervisor", "office"]),
-]
+USERS = [*DEMO_USERS,  # the demo's users: login, name, post, roles
+         # a drafter who also holds the signing role, for separation-of-duties refusals
+         ("boss", "周总", "副局长（兼拟稿）", ["clerk", "reviewer", "supervisor", "office"])]
 
 
 @pytest.fixture(autouse=True)
