@@ -184,6 +184,19 @@ def test_set_list_record_paths(gw, key):
     assert [(m["name"], m["role"]) for m in created["fields"]["team"]] == [("刘洋", "组长"), ("孙丽", "成员")]
 
 
+def test_a_record_may_be_built_by_several_sets_but_must_end_complete(gw, key):
+    # heading first, the required content after it: fine once all --set are applied
+    done = as_json(gw("--json", "--as", "zhangwei", "do", key, "edit",
+                      "--set", "sections.+.heading=加强教育督导", "--set", "sections.2.content=综合督导全覆盖"))
+    assert done["fields"]["sections"][1] == {**done["fields"]["sections"][1],
+                                             "heading": "加强教育督导", "content": "综合督导全覆盖"}
+    before = as_json(gw("--json", "--as", "zhangwei", "show", key))
+    result = gw("--as", "zhangwei", "do", key, "edit", "--set", "sections.+.heading=只有标题")
+    assert result.exit_code == 4 and "sections.3.content (任务内容) is required" in result.output
+    after = as_json(gw("--json", "--as", "zhangwei", "show", key))
+    assert after["version"] == before["version"] and len(after["fields"]["sections"]) == 2
+
+
 def test_typed_values_are_normalised(gw):
     created = as_json(gw("--json", "--as", "zhangwei", "new", "plan", "--set", "issue_date=2025年3月1日",
                          "--set", "copies= 30", "--set", "year=2025"))

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import chain, guards, machine, numbers, registry, users
 from .definition import CREATE, Definition, Transition
 from .errors import BadInput, Conflict, NotFound, Refused
-from .fields import set_path
+from .fields import apply_sets
 from .models import Event, Item
 
 AUTOMATIC_CHAIN_LIMIT = 10
@@ -69,9 +69,7 @@ class Engine:
             fields = {name: f.default for name, f in definition.fields.items() if f.default is not None}
             for name, value in (values or {}).items():
                 fields[name] = _parse_top(definition, name, value)
-            for path, raw in sets:
-                name, value = set_path(fields, definition.fields, path, raw)
-                fields[name] = value
+            fields = apply_sets(fields, definition.fields, sets)
             fields = {n: fields[n] for n in definition.fields if n in fields}  # schema order
             if title:
                 if "title" in definition.fields:
@@ -124,14 +122,13 @@ class Engine:
         fields = dict(item.fields)
         if sets and item.state in tr.sources:
             editable = definition.editable_in(item.state, tr)
-            for path, raw in sets:
+            for path, _ in sets:
                 name = path.partition(".")[0]
                 if name in definition.fields and name not in editable:
                     raise Refused(f"{tr.id} ({tr.title}): {name}（{definition.fields[name].label}）cannot be "
                                   f"changed in {item.state} ({definition.state_title(item.state)})",
                                   reason="field_locked", transition=tr.id, fields=[name])
-                name, value = set_path(fields, definition.fields, path, raw)
-                fields[name] = value
+            fields = apply_sets(fields, definition.fields, sets)
         subject = self.subject(session, item, fields)
         guards.check(definition, tr, subject, actor, comment, now.date().isoformat(), now.isoformat())
         assigned = {}

@@ -105,7 +105,8 @@ class Field:
             raise ValueError
         return [self.parse_record(rec, f"{where}.{i}") for i, rec in enumerate(value, 1)]
 
-    def parse_record(self, record, where):
+    def parse_record(self, record, where, partial=False):
+        """Check one record; `partial` (while several --set build it up) skips `required`."""
         if not isinstance(record, dict):
             raise BadInput(f"{where}: a record of {self.label} must be a mapping")
         unknown = set(record) - set(self.record)
@@ -116,7 +117,7 @@ class Field:
             value = sub.parse(record.get(name), f"{where}.{name}")
             if value is None and sub.default is not None:
                 value = sub.default
-            if value is None and sub.required:
+            if value is None and sub.required and not partial:
                 raise BadInput(f"{where}.{name} ({sub.label}) is required")
             out[name] = value
         return out
@@ -165,7 +166,21 @@ def set_path(fields: dict, schema: dict[str, Field], path: str, raw) -> tuple[st
         except ValueError:
             raise BadInput(f"{path}: {raw!r} is not a valid record of {spec.label}") from None
     records[index - 1] = record
-    return name, [spec.parse_record(r, f"{name}.{i}") for i, r in enumerate(records, 1)]
+    return name, [spec.parse_record(r, f"{name}.{i}", partial=True) for i, r in enumerate(records, 1)]
+
+
+def apply_sets(fields: dict, schema: dict[str, Field], sets) -> dict:
+    """Apply every `--set` in order, then check the records of the lists they touched."""
+    fields = dict(fields)
+    touched = set()
+    for path, raw in sets:
+        name, value = set_path(fields, schema, path, raw)
+        fields[name] = value
+        touched.add(name)
+    for name in touched:
+        if schema[name].type == "list" and fields[name]:
+            fields[name] = [schema[name].parse_record(r, f"{name}.{i}") for i, r in enumerate(fields[name], 1)]
+    return fields
 
 
 def is_empty(value) -> bool:
