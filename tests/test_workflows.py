@@ -3,8 +3,10 @@ workspace; numbers (发文字号, 整改通知书编号, 证书编号), worklist
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
+import docx
 import pytest
 
 from conftest import YEAR, clean_school_values, db_path, inspection_values, plan_values
@@ -46,7 +48,13 @@ def check_history_follows_definition(engine, workspace, keys, workflow_id):
             assert event["from"] == previous["to"]
             assert event["from"] in tr.sources
             assert event["to"] == tr.target_from(event["from"])
-            assert event["data"]["templates"] == tr.templates
+            # every transition renders its declared templates into .docx files python-docx opens
+            produced = event["data"]["documents"]
+            assert [d["template"] for d in produced] == tr.templates and produced
+            for doc in produced:
+                path = workspace.root / "documents" / key / doc["file"]
+                assert hashlib.sha256(path.read_bytes()).hexdigest() == doc["sha256"]
+                assert docx.Document(str(path)).paragraphs, doc["file"]
 
 
 def test_plan_every_transition(engine, workspace):

@@ -9,7 +9,7 @@ import os
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import chain, guards, machine, numbers, registry, users
+from . import chain, documents, guards, machine, numbers, registry, users
 from .definition import CREATE, Definition, Transition
 from .errors import BadInput, Conflict, NotFound, Refused
 from .fields import apply_sets
@@ -63,6 +63,7 @@ class Engine:
                sets: list | tuple = (), comment: str = "") -> dict:
         definition = registry.current(self.ws, workflow_id)
         now = self.now()
+        self._rendered, self._produced = {}, []
         with self.db.write() as session:
             actor = users.actor(session, login)
             registry.store(session, definition, now.isoformat())
@@ -85,7 +86,9 @@ class Engine:
             changes = {k: [None, v] for k, v in fields.items()}
             self._append_event(session, item, definition, CREATE, None, actor, comment, changes, {}, now)
             self._run_automatic(session, item, definition, actor, now)
-            return self._view(session, item, definition, actor, now)
+            view = self._view(session, item, definition, actor, now)
+        documents.write_files(self.ws, view["key"], self._produced, self._rendered)
+        return view
 
     def fire(self, login: str, key: str, transition_id: str, comment: str = "",
              sets: list | tuple = (), expected_version: int | None = None) -> dict:
@@ -94,6 +97,8 @@ class Engine:
             with self.db.read() as session:
                 expected_version = self.get_item(session, key).version
         now = self.now()
+        # what the transaction renders; the files are written once it has committed
+        self._rendered, self._produced = {}, []
         try:
             with self.db.write() as session:
                 item = self.get_item(session, key)
@@ -111,11 +116,15 @@ class Engine:
                 self._transition(session, item, definition, tr, actor, comment, sets, now)
                 self._run_automatic(session, item, definition, actor, now)
                 session.flush()
-                return self._view(session, item, definition, actor, now)
+                view = self._view(session, item, definition, actor, now)
         except StaleDataError:
             with self.db.read() as session:
                 item = self.get_item(session, key)
                 raise self._conflict(session, item, expected_version) from None
+        # committed: now the files (a failure here loses nothing, `gongwen docs --export` rewrites them)
+        written = documents.write_files(self.ws, view["key"], self._produced, self._rendered)
+        view["documents"] = [str(p) for p in written]
+        return view
 
     def _transition(self, session, item: Item, definition: Definition, tr: Transition, actor,
                     comment: str, sets, now: dt.datetime) -> None:
@@ -144,7 +153,14 @@ class Engine:
         if assigned:
             item.numbers = {**item.numbers, **assigned}
         item.updated_at, item.updated_by = now.isoformat(), actor.login
-        data = {"numbers": assigned, "templates": list(tr.templates)}
+        earlier = self.events_of(session, item)
+        seq = len(earlier) + 1
+        context = documents.render_context(session, self.ws, definition, item, tr, actor, comment, now,
+                                           from_state, earlier)
+        produced = documents.render_transition(session, self.ws, definition, item, tr, seq, context,
+                                               self._rendered)
+        self._produced.extend(produced)
+        data = {"numbers": assigned, "documents": produced}
         self._append_event(session, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
     def _run_automatic(self, session, item, definition, actor, now) -> None:

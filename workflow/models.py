@@ -1,6 +1,6 @@
 """Database tables (SQLAlchemy 2.0 typed ORM)."""
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -103,3 +103,14 @@ class AssignedNumber(Base):
     text: Mapped[str] = mapped_column(String(200))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     __table_args__ = (UniqueConstraint("name", "scope", "year", "seq"),)
+
+
+class Blob(Base):
+    """Content-addressed bytes: rendered documents, the templates and contexts they came from,
+    returned forms kept as evidence. Written in the same transaction as the event naming them."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
