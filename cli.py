@@ -239,6 +239,85 @@ def history(app: App, key):
     app.emit(data, f"{data['key']}  {data['title']}\n{history_text(data['history'])}")
 
 
+@cli.command()
+@click.argument("key", metavar="ITEM")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), help="Write the documents to DIR.")
+@click.option("--pdf", is_flag=True, help="Also convert them to PDF with LibreOffice (soffice).")
+@click.pass_obj
+def docs(app: App, key, export_dir, pdf):
+    """List an item's Word documents, or export them (and PDFs)."""
+    from pathlib import Path
+
+    from workflow.present import table
+
+    found = app.engine.documents(app.login, key, with_bytes=bool(export_dir or pdf))
+    rows = found["documents"]
+    data = {"key": found["key"], "documents": rows}
+    if export_dir or pdf:
+        folder = Path(export_dir) if export_dir else app.workspace.root / "documents" / found["key"]
+        data["exported"] = [str(p) for p in _export(folder, rows, found["blobs"])]
+        if pdf:
+            from workflow.office import convert_to_pdf
+
+            data["pdf"] = [str(p) for p in convert_to_pdf([Path(p) for p in data["exported"]], folder)]
+    human = table(["seq", "transition", "file", "sha256", "bytes"],
+                  [[r["seq"], r["transition"], r["file"], r["sha256"][:12], r["size"]] for r in rows])
+    for key_name in ("exported", "pdf"):
+        if key_name in data:
+            human += f"\n{key_name}: {len(data[key_name])} files in {folder}"
+    app.emit(data, human if rows else f"{found['key']} has no documents yet")
+
+
+def _export(folder, rows, blobs):
+    from workflow.errors import BadInput
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for row in rows:
+            (folder / row["file"]).write_bytes(blobs[row["sha256"]])
+    except OSError as exc:
+        raise BadInput(f"cannot write to {folder}: {exc.strerror}") from None
+    return [folder / row["file"] for row in rows]
+
+
+@cli.group()
+def templates():
+    """Check the Word templates."""
+
+
+@templates.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
+@click.pass_obj
+def templates_check(app: App, directory):
+    """Compile every template; list variables the workflow does not provide (exit 4 if any)."""
+    from pathlib import Path
+
+    from workflow.admin import definitions_in_use
+    from workflow.documents import check_templates
+    from workflow.errors import BadInput
+    from workflow.workspace import shipped_dir
+
+    if directory:
+        folder = Path(directory)
+    else:
+        try:
+            folder = app.workspace.templates_dir
+        except BadInput:
+            folder = shipped_dir("templates_docx")
+    report = check_templates(definitions_in_use(app), folder)
+    bad = [r for r in report if r["error"] or r["unknown"]]
+    lines = [f"{'ok ' if not (r['error'] or r['unknown']) else 'BAD'} {r['workflow']}/{r['template']}"
+             + (f": {r['error']}" if r["error"] else "")
+             + (f": unknown variables {', '.join(r['unknown'])}" if r["unknown"] else "")
+             + ("" if r["declared"] else " (not used by any transition)") for r in report]
+    if bad and not app.as_json:
+        click.echo("\n".join(lines))
+        raise BadInput(f"{len(bad)} of {len(report)} templates have problems")
+    if bad:
+        raise BadInput(f"{len(bad)} of {len(report)} templates have problems", report=report)
+    app.emit({"templates": report}, "\n".join(lines))
+
+
 # -- users -----------------------------------------------------------------------------------
 @cli.group()
 def users():

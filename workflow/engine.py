@@ -220,6 +220,15 @@ class Engine:
                     "state": item.state, "history": [self.event_view(e, definition)
                                                      for e in self.events_of(session, item)]}
 
+    def documents(self, login: str, key: str, with_bytes: bool = False) -> dict:
+        """An item's documents, oldest first; with their bytes (from the database) on request."""
+        with self.db.read() as session:
+            users.actor(session, login)
+            item = self.get_item(session, key)
+            rows = documents.item_documents(session, item)
+            blobs = {r["sha256"]: documents.load_blob(session, r["sha256"]) for r in rows} if with_bytes else {}
+            return {"key": item.key, "title": item.title, "documents": rows, "blobs": blobs}
+
     def list_items(self, login: str, workflow: str | None = None, state: str | None = None,
                    mine: bool = False) -> list[dict]:
         with self.db.read() as session:

@@ -108,7 +108,7 @@ class CompiledTemplate:
         names = set()
         for part in self.parts.values():
             names |= meta.find_undeclared_variables(env.parse(part.source))
-        return names
+        return names - set(env.globals)
 
     def render(self, context: dict) -> bytes:
         state = _RenderState(self)
