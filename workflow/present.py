@@ -79,6 +79,8 @@ def history_text(events: list[dict], indent: str = "") -> str:
             lines.append(f"{indent}       changed: {', '.join(changed)}")
         for name, number in (e["data"].get("numbers") or {}).items():
             lines.append(f"{indent}       number {name}: {number}")
+        for doc in e["data"].get("documents") or []:
+            lines.append(f"{indent}       document {doc['file']}  sha256 {doc['sha256'][:16]}")
     return "\n".join(lines)
 
 
