@@ -131,3 +131,16 @@ def test_templates_check(gw, workspace):
     assert bad.exit_code == 4
     assert "plan/退回意见.docx: unknown variables no_such_field" in bad.output
     assert "plan/撤回说明.docx" in bad.output and "syntax error" in bad.output
+
+
+def test_docs_pdf_with_libreoffice(gw, engine, tmp_path):
+    from workflow import office
+
+    if office.find_soffice() is None:
+        print("skipped: LibreOffice (soffice) is not installed; CI installs it")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    key = to_signed(engine)
+    done = json.loads(gw("--json", "--as", "zhaomin", "docs", key, "--pdf", "--export", tmp_path / "out").output)
+    assert len(done["pdf"]) == len(done["exported"]) == 3
+    for path in done["pdf"]:
+        assert open(path, "rb").read(5) == b"%PDF-"

@@ -1,0 +1,83 @@
+"""LibreOffice converts every shipped template, rendered with its sample context, to a PDF (one
+soffice call for all of them); the Chinese text survives (pdftotext, when poppler-utils is
+installed); without soffice, convert_to_pdf refuses with one line. CI installs LibreOffice."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from workflow import office
+from workflow.errors import BadInput
+from workflow.renderer import render
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = ("plan", "inspection", "clean_school")
+
+
+def sample_context(workflow_id: str) -> dict:
+    spec = importlib.util.spec_from_file_location("gongwen_sample_context",
+                                                  REPO / "templates_docx" / "sample_context.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.sample_context(workflow_id)
+
+
+def pdf_text(pdf: Path) -> str:
+    done = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"],
+                          capture_output=True, timeout=60, check=True)
+    return done.stdout.decode("utf-8")
+
+
+def test_every_template_converts_to_pdf(tmp_path):
+    if office.find_soffice() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have LibreOffice: .ci/run installs libreoffice-writer-nogui")
+        print("skipped: LibreOffice (soffice) is not installed; CI installs libreoffice-writer-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-writer")
+    rendered = tmp_path / "docx"
+    rendered.mkdir()
+    files = []
+    for workflow in WORKFLOWS:
+        context = sample_context(workflow)
+        templates = sorted((REPO / "templates_docx" / workflow).glob("*.docx"))
+        assert templates, workflow
+        for template in templates:
+            path = rendered / f"{workflow}-{template.stem}.docx"  # stems repeat across workflows
+            path.write_bytes(render(template, context))
+            files.append(path)
+    assert len(files) >= 29
+
+    pdfs = office.convert_to_pdf(files, tmp_path / "pdf")  # one soffice call for all of them
+
+    assert [p.stem for p in pdfs] == [f.stem for f in files]
+    for pdf in pdfs:
+        data = pdf.read_bytes()
+        assert len(data) > 1000 and data.startswith(b"%PDF"), pdf.name
+
+    if shutil.which("pdftotext") is None:
+        print("not checked: the Chinese text in the PDF (pdftotext from poppler-utils is not installed)")
+        return
+    notice = pdf_text(tmp_path / "pdf" / "plan-印发通知.pdf")
+    flat = "".join(notice.split())  # the layout may space or wrap characters
+    assert "某某县教育局" in flat
+    assert sample_context("plan")["numbers"]["doc_number"] in flat  # 某教发〔2024〕12号
+
+
+def test_convert_to_pdf_without_soffice_is_one_line(tmp_path, monkeypatch):
+    source = tmp_path / "a.docx"
+    source.write_bytes(render(REPO / "templates_docx" / "plan" / "撤回说明.docx", sample_context("plan")))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(office, "_KNOWN", ())
+    assert office.find_soffice() is None
+    with pytest.raises(BadInput) as raised:
+        office.convert_to_pdf([source], tmp_path / "out")
+    message = raised.value.message
+    assert message == ("--pdf needs LibreOffice (soffice), which is not installed: "
+                       "apt-get install libreoffice-writer")
+    assert "\n" not in message and not (tmp_path / "out").exists()
