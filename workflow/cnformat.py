@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 _DIGITS = "〇一二三四五六七八九"
 
@@ -57,7 +57,7 @@ def wan_yuan(value, unit: str = "元", places: int = 2) -> str:
         raise ValueError(f"wan_yuan: {value!r} is not an amount") from None
     if unit == "元":
         amount = amount / Decimal(10000)
-    text = f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
+    text = f"{amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"  # 四舍五入
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return f"{text}万元"

@@ -4,14 +4,18 @@
    their start: per paragraph, every character of a tag is given to the w:t where it starts.
 2. Element tags replace their enclosing element: `{%p ...%}` the paragraph, `{%tr ...%}` the
    table row, `{%tc ...%}` the cell, `{%r ...%}` the run, and the same for `{{p x}}` etc.;
-   `{#p ...#}` (and tr/tc/r) delete their element.
+   `{#p ...#}` (and tr/tc/r) delete their element. A run tag sharing its text with other
+   text is first given a run of its own (as docxtpl does).
 3. Inside tags, XML entities and typographic quotes are turned back into what jinja expects.
+4. docxtpl's escapes for a literal tag in the text, `{_{ x }_}` and `{_% x %_}`, print
+   `{{ x }}` and `{% x %}`.
 
 Each paragraph, row and element tag starts a new line of the jinja source, so a jinja line
 number points at one paragraph (for error messages); the newlines are removed after rendering."""
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 
@@ -31,7 +35,7 @@ _ENCLOSING = {"p": _w("p"), "tr": _w("tr"), "tc": _w("tc"), "r": _w("r")}
 
 
 def has_tags(xml: bytes) -> bool:
-    return b"{{" in xml or b"{%" in xml or b"{#" in xml
+    return b"{{" in xml or b"{%" in xml or b"{#" in xml or b"{_{" in xml or b"{_%" in xml
 
 
 def merge_split_tags(root: etree._Element) -> None:
@@ -81,6 +85,33 @@ def drop_noise(root: etree._Element) -> None:
             element.getparent().remove(element)
 
 
+_RUN_TAG = re.compile(r"(\{%r\s.*?%\}|\{\{r\s.*?\}\}|\{#r\s.*?#\})", re.S)
+
+
+def isolate_run_tags(root: etree._Element) -> None:
+    """A run tag (`{%r if x %}`) that shares its w:t with text gets a run of its own, as in
+    docxtpl, so that it replaces only itself; the pieces keep the run's properties."""
+    for t in list(root.iter(_w("t"))):
+        text, run = t.text or "", t.getparent()
+        if run.tag != _w("r") or not _RUN_TAG.search(text) or ELEMENT_TAG.match(text):
+            continue
+        pieces = [piece for piece in _RUN_TAG.split(text) if piece]
+        properties, following = run.find(_w("rPr")), list(t.itersiblings())
+        t.text = pieces[0]
+        t.set(XML_SPACE, "preserve")
+        last = run
+        for piece in pieces[1:]:
+            new_run = etree.Element(_w("r"))
+            if properties is not None:
+                new_run.append(copy.deepcopy(properties))
+            new_t = etree.SubElement(new_run, _w("t"))
+            new_t.text = piece
+            new_t.set(XML_SPACE, "preserve")
+            last.addnext(new_run)
+            last = new_run
+        last.extend(following)
+
+
 def replace_element_tags(root: etree._Element) -> None:
     """`{%p ...%}` & co. replace their enclosing element with a bare jinja statement."""
     for t in list(root.iter(_w("t"))):
@@ -109,6 +140,7 @@ def to_jinja_source(xml: bytes) -> str:
     root = etree.fromstring(xml)
     drop_noise(root)
     merge_split_tags(root)
+    isolate_run_tags(root)
     replace_element_tags(root)
     for t in root.iter(_w("t")):
         if "{{" in (t.text or ""):  # a value may start or end with spaces
@@ -116,7 +148,10 @@ def to_jinja_source(xml: bytes) -> str:
     text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
     text = _PLACEHOLDER_RE.sub(lambda m: "\n" + m.group(1) + "\n", text)
     text = re.sub(r"<w:(p|tr)([ >])", r"\n<w:\1\2", text)
-    return _clean_tags(text)
+    return _LITERAL_BRACES.sub(lambda m: '{{ "%s" }}' % m.group(0).replace("_", ""), _clean_tags(text))
+
+
+_LITERAL_BRACES = re.compile(r"\{_\{|\}_\}|\{_%|%_\}")
 
 
 def _clean_tags(text: str) -> str:

@@ -53,14 +53,27 @@ def part_label(name: str) -> str | None:
 # -- jinja environments -----------------------------------------------------------------------
 def _environments(strict: bool):
     from jinja2 import Undefined
+    from jinja2.exceptions import SecurityError
     from jinja2.sandbox import SandboxedEnvironment
     from markupsafe import Markup, escape
 
     from .cnformat import FILTERS
 
+    class SandboxUndefined(Undefined):
+        """An attribute the sandbox refused (`''.__class__`) is an error when printed, strict or
+        not: jinja folds such a constant to '' at compile time unless str() raises."""
+
+        __slots__ = ()
+
+        def __str__(self):
+            if issubclass(self._undefined_exception, SecurityError):
+                self._fail_with_undefined_error()
+            return super().__str__()
+
     def undefined_check(value):
         if isinstance(value, Undefined):
-            if strict:
+            # an attribute the sandbox refused (`''.__class__`) is an error even when not strict
+            if strict or issubclass(getattr(value, "_undefined_exception", Exception), SecurityError):
                 value._fail_with_undefined_error()
             return ""
         return value
@@ -76,7 +89,8 @@ def _environments(strict: bool):
 
     envs = []
     for finalize in (finalize_word, undefined_check):
-        env = SandboxedEnvironment(autoescape=True, finalize=finalize, keep_trailing_newline=True)
+        env = SandboxedEnvironment(autoescape=True, finalize=finalize, keep_trailing_newline=True,
+                                   undefined=SandboxUndefined)
         env.filters.update(FILTERS)
         envs.append(env)
     return envs
