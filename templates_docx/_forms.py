@@ -5,8 +5,8 @@ label cells hold exactly the label text, with the value in the next cell, so a r
 be read back by label. Earlier opinions come from ``history``; the current step from ``event``.
 """
 
-from _gbt9704 import (HEITI, KAITI, LINE, R, XBS, Cell, blank, fields, new_document, para, row,
-                      table, tag, tag_row)
+from _gbt9704 import (GREY, HEITI, KAITI, LINE, R, XBS, Cell, Check, blank, custom_property,
+                      fields, new_document, para, row, table, tag, tag_row)
 
 FORM = [1600, 2822, 1600, 2822]                 # label, value, label, value = type area width
 LANDSCAPE_MARGINS = {"top": 1588, "bottom": 1588, "left": 1440, "right": 1440}
@@ -89,11 +89,34 @@ def opinions(events="fw"):
             "{%p endfor %}", ""]
 
 
-def approval_rows(t):
-    """The decision block read back from a returned form."""
-    fields(t, ("审批意见", "☐同意　☐不同意　☐退回修改"))
+DECISIONS = ("同意", "不同意", "退回修改")
+
+
+def decision_options():
+    """☐同意　☐不同意　☐退回修改, each ☐ a checkbox content control tagged gw-decision-<option>."""
+    pieces = []
+    for i, option in enumerate(DECISIONS):
+        pieces += [Check("gw-decision-" + option),
+                   option + ("　" if i < len(DECISIONS) - 1 else "")]
+    return tuple(pieces)
+
+
+def approval_rows(t, decision="审批意见", signer="签批人"):
+    """The decision block read back from a returned form: the ticked option (checkboxes), the
+    opinion box (room for about three handwritten lines), the signer and the date (empty)."""
+    fields(t, (decision, decision_options()))
     fields(t, ("领导批示", ""), height=1800)
-    fields(t, ("签批人", ""), ("日期", ""))
+    fields(t, (signer, ""), ("日期", ""))
+
+
+def form_footer(doc, decision="审批意见"):
+    """校验码 and the return instruction (small, grey), printed only on a handed-out form; the
+    token also goes into the document property gongwen_token."""
+    for line in ("{% if form %}校验码：{{ form.code }}{% endif %}",
+                 "{%% if form %%}请在“%s”一栏勾选或保留一项，填写批示、签名和日期后交回办公室。"
+                 "{%% endif %%}" % decision):
+        para(doc, R(line, None, 9, GREY), style="GW Cell", jc="left")
+    custom_property(doc, "gongwen_token", "{{ form.token if form else '' }}")
 
 
 def history_table(doc, widths=(700, 1900, 1900, 2944, 1400)):
@@ -124,14 +147,14 @@ def plan_draft_sheet():
     fields(t, ("核稿意见", opinions()), height=900)
     fields(t, ("核稿人", "{{ fw[-1].actor_name if fw else '' }}"),
            ("核稿日期", "{{ fw[-1].date|cn_date if fw else '' }}"))
-    fields(t, ("领导批示", ""), height=1800)
-    fields(t, ("签发人", ""), ("日期", ""))
+    approval_rows(t, "签发意见", "签发人")
     fields(t, ("会签", ""), height=700)
     fields(t, ("主送", text("main_to")))
     fields(t, ("抄送", text("cc")))
     fields(t, ("印制份数", text("copies")), ("印发日期", date("issue_date")))
     event_rows(t)
     history_table(doc)
+    form_footer(doc, "签发意见")
     return doc
 
 
@@ -242,6 +265,7 @@ def approval_sheet(workflow):
     approval_rows(t)
     event_rows(t)
     history_table(doc)
+    form_footer(doc)
     return doc
 
 

@@ -16,7 +16,9 @@ have to merge split tags.
 import datetime
 import io
 import zipfile
+import zlib
 from collections import namedtuple
+from xml.sax.saxutils import escape, quoteattr
 
 import docx
 from docx.oxml import OxmlElement, parse_xml
@@ -44,6 +46,10 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 # a run inside a paragraph: text (may hold whole template tags), optional typeface/size/colour
 R = namedtuple("R", "text font size color", defaults=(None, None, None))
+# a clickable checkbox (Word content control) inside a paragraph; tag names it (w:tag)
+Check = namedtuple("Check", "tag")
+CHECK_FONT = "MS Gothic"
+GREY = "808080"
 
 # Chinese ordinals for heading numbers in templates ({{ cn[loop.index0] }}、)
 CN_NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"] + [
@@ -248,7 +254,27 @@ def _restyle(p, style, ppr=None):
                              % (nsdecls("w"), style_id(style), ppr_xml(**ppr) if ppr else "")))
 
 
+def add_checkbox(p, tag):
+    """An unticked checkbox content control (w14:checkbox, ☐/☒ in MS Gothic) as Word writes it:
+    a run-level w:sdt whose content is one run holding ☐. Its w:id is derived from the tag."""
+    fonts = '<w:rFonts w:ascii="{0}" w:eastAsia="{0}" w:hAnsi="{0}" w:hint="eastAsia"/>'.format(
+        CHECK_FONT)
+    sdt = parse_xml(
+        '<w:sdt %s><w:sdtPr><w:rPr>%s</w:rPr><w:tag w:val=%s/><w:id w:val="%d"/>'
+        '<w14:checkbox><w14:checked w14:val="0"/>'
+        '<w14:checkedState w14:val="2612" w14:font="{f}"/>'
+        '<w14:uncheckedState w14:val="2610" w14:font="{f}"/></w14:checkbox></w:sdtPr>'
+        '<w:sdtContent><w:r><w:rPr>%s</w:rPr><w:t>\u2610</w:t></w:r></w:sdtContent></w:sdt>'
+        .replace("{f}", CHECK_FONT)
+        % (nsdecls("w", "w14"), fonts, quoteattr(tag), zlib.crc32(tag.encode("utf-8")) >> 1,
+           fonts))
+    p._p.append(sdt)
+    return sdt
+
+
 def add_run(p, piece):
+    if isinstance(piece, Check):
+        return add_checkbox(p, piece.tag)
     piece = R(piece) if isinstance(piece, str) else piece
     run = OxmlElement("w:r")
     props = rpr_xml(font=piece.font, size=piece.size, color=piece.color,
@@ -459,17 +485,71 @@ FONT_TABLE = (
         ))))
 
 
+CHECK_FONT_XML = ('<w:font w:name="%s"><w:altName w:val="ＭＳ ゴシック"/><w:charset w:val="80"/>'
+                  '<w:family w:val="modern"/><w:pitch w:val="fixed"/></w:font>' % CHECK_FONT)
+
+CUSTOM_PART = "docProps/custom.xml"
+CUSTOM_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+
+
+def custom_property(doc, name, value):
+    """A text (lpwstr) custom document property; ``value`` may be a template tag."""
+    if not hasattr(doc, "_gw_custom"):
+        doc._gw_custom = []
+    doc._gw_custom.append((name, value))
+
+
+def _custom_xml(props):
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'docPropsVTypes">%s</Properties>' % "".join(
+                '<property fmtid="%s" pid="%d" name=%s><vt:lpwstr>%s</vt:lpwstr></property>'
+                % (FMTID, pid, quoteattr(name), escape(value))
+                for pid, (name, value) in enumerate(props, start=2))).encode("utf-8")
+
+
+def _add_custom_part(content_types, rels):
+    """[Content_Types].xml with the custom properties' Override, _rels/.rels with its relation."""
+    from lxml import etree
+
+    types = etree.fromstring(content_types)
+    ns = "http://schemas.openxmlformats.org/package/2006/content-types"
+    etree.SubElement(types, "{%s}Override" % ns, PartName="/" + CUSTOM_PART,
+                     ContentType=CUSTOM_TYPE)
+    root = etree.fromstring(rels)
+    ns = "http://schemas.openxmlformats.org/package/2006/relationships"
+    used = {r.get("Id") for r in root}
+    rid = next("rId%d" % i for i in range(1, len(used) + 2) if "rId%d" % i not in used)
+    etree.SubElement(root, "{%s}Relationship" % ns, Id=rid, Type=CUSTOM_REL, Target=CUSTOM_PART)
+    dump = lambda el: etree.tostring(el, xml_declaration=True, encoding="UTF-8",  # noqa: E731
+                                     standalone=True)
+    return dump(types), dump(root)
+
+
 def save(doc, path):
-    """Save with fixed zip timestamps, sorted members and our font table: stable bytes."""
+    """Save with fixed zip timestamps, sorted members and our font table: stable bytes.
+
+    Adds docProps/custom.xml when the document has custom properties (``custom_property``)."""
     buf = io.BytesIO()
     doc.save(buf)
     src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    members = {name: src.read(name) for name in src.namelist()}
+    font_table = FONT_TABLE
+    if b"<w14:checkbox>" in members["word/document.xml"]:
+        font_table = font_table.replace("</w:fonts>", CHECK_FONT_XML + "</w:fonts>")
+    members["word/fontTable.xml"] = font_table.encode("utf-8")
+    custom = getattr(doc, "_gw_custom", None)
+    if custom:
+        members[CUSTOM_PART] = _custom_xml(custom)
+        members["[Content_Types].xml"], members["_rels/.rels"] = _add_custom_part(
+            members["[Content_Types].xml"], members["_rels/.rels"])
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in sorted(src.namelist()):
-            data = src.read(name)
-            if name == "word/fontTable.xml":
-                data = FONT_TABLE.encode("utf-8")
+        for name in sorted(members):
+            data = members[name]
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 0

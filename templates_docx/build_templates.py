@@ -9,9 +9,10 @@ lists and writes templates_docx/<workflow id>/<name>.docx. A declared name witho
 error. The output is deterministic: running the script twice gives byte-identical files.
 
 Templates use docxtpl's tag syntax (jinja2). The renderer passes every item field by name plus
-``item``, ``numbers``, ``event``, ``history``, ``settings``, ``params`` and ``today``, and the
-filters ``cn_date``, ``cn_date_upper``, ``wan_yuan`` and ``cn_list``; autoescape is on. Each tag sits in a
-single run. Official documents (公文) follow GB/T 9704-2012 (layout in _gbt9704.py); internal
+``item``, ``numbers``, ``event``, ``history``, ``settings``, ``params`` and ``today`` (and
+``form``, with ``code`` and ``token``, when it hands out an approval form), and the filters
+``cn_date``, ``cn_date_upper``, ``wan_yuan`` and ``cn_list``; autoescape is on. Each tag sits in
+a single run. Official documents (公文) follow GB/T 9704-2012 (layout in _gbt9704.py); internal
 forms are in _forms.py.
 """
 

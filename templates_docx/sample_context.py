@@ -5,7 +5,9 @@ item field at top level, plus ``item``, ``numbers``, ``event``, ``history``, ``s
 ``params`` (from the definition) and ``today``. Values are realistic but invented; several contain
 ``& < > " '`` to exercise escaping. ``sample_context(workflow_id, minimal=True)`` keeps only the
 definition's required fields (others None, optional lists empty, no numbers, no history) to
-exercise the templates' handling of missing values.
+exercise the templates' handling of missing values. ``sample_context(workflow_id, form=True)``
+adds ``form`` (``id``, ``code``, ``token``), as the renderer passes it for a handed-out approval
+form (校验码 line and the gongwen_token document property); by default there is no ``form`` key.
 """
 
 import copy
@@ -16,6 +18,8 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SETTINGS = {"issuer_name": "某某县教育局", "issuer_code": "某教发"}
+FORM = {"id": "JH-2024-0007#3", "code": "JH-2024-0007/r4/f3/0123456789abcdef0123",
+        "token": '{"v":1}'}
 
 
 def _event(transition, title, actor, actor_title, comment, date, time="09:30"):
@@ -198,7 +202,7 @@ def _minimal(fields, spec):
     return result
 
 
-def sample_context(workflow_id, minimal=False):
+def sample_context(workflow_id, minimal=False, form=False):
     definition = _definition(workflow_id)
     sample = copy.deepcopy(SAMPLES[workflow_id])
     fields = sample["fields"]
@@ -218,4 +222,6 @@ def sample_context(workflow_id, minimal=False):
         params=copy.deepcopy(definition.get("params") or {}),
         today=sample["today"],
     )
+    if form:
+        context["form"] = dict(FORM)
     return context

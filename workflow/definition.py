@@ -46,9 +46,27 @@ class Transition:
     assign: list = field(default_factory=list)
     templates: list = field(default_factory=list)
     automatic: bool = False
+    form: "FormSpec | None" = None  # the approval form this transition hands out
 
     def target_from(self, state: str) -> str:
         return self.target or state
+
+
+@dataclass
+class FormSpec:
+    """An approval form: a template of the transition that a supervisor fills in and returns;
+    `gongwen ingest` reads the row `decision_label` and fires decisions[option] as the signer."""
+
+    template: str
+    decisions: dict  # option text (同意) -> transition id (approve)
+    decision_label: str = "审批意见"
+    opinion_label: str = "领导批示"
+    signer_label: str = "签批人"
+    date_label: str = "日期"
+
+    @property
+    def fill_labels(self) -> set:
+        return {self.decision_label, self.opinion_label, self.signer_label, self.date_label}
 
 
 @dataclass
@@ -327,7 +345,7 @@ class _Builder:
     def build_transitions(self, raw, states, fields, numbers, wf_id) -> dict:
         out = {}
         known = {"title", "from", "to", "roles", "permissions", "distinct_from", "require", "fields",
-                 "comment", "when", "when_message", "assign", "templates", "trigger"}
+                 "comment", "when", "when_message", "assign", "templates", "trigger", "form"}
         for tid, spec in raw.items():
             line = raw.line_of(tid)
             spec = self.mapping(spec, line, f"transition {tid!r}")
@@ -385,8 +403,36 @@ class _Builder:
                 distinct_from=distinct, require=require, fields=own_fields,
                 comment_required=comment == "required", when=when,
                 when_message=spec.get("when_message"), assign=assign, templates=templates,
-                automatic=trigger == "automatic")
+                automatic=trigger == "automatic",
+                form=self.build_form(spec, templates, tid))
+        for tid, tr in out.items():  # decisions must be exits of the state the form waits in
+            if tr.form and tr.target:
+                for option, decided in tr.form.decisions.items():
+                    if decided not in out or tr.target not in out[decided].sources:
+                        self.problem(raw[tid].line_of("form"), f"form decision {option}: {decided!r} is not "
+                                                               f"a transition out of {tr.target!r}")
         return out
+
+    def build_form(self, spec, templates, tid) -> FormSpec | None:
+        raw = spec.get("form")
+        if raw is None:
+            return None
+        raw = self.mapping(raw, spec.line_of("form"), f"form of {tid!r}")
+        line = raw.line
+        template = raw.get("template")
+        if template not in templates:
+            self.problem(line, f"form template {template!r} of {tid!r} must be one of its templates")
+        decisions = self.mapping(raw.get("decisions"), raw.line_of("decisions"), "decisions")
+        if not decisions:
+            self.problem(line, f"form of {tid!r} needs decisions (option: transition)")
+        if not spec.get("to"):
+            self.problem(line, f"a form transition ({tid!r}) must lead to the state that waits for the form")
+        labels = {k: str(raw[k]) for k in ("decision_label", "opinion_label", "signer_label", "date_label") if k in raw}
+        for key in raw:
+            if key not in {"template", "decisions", *labels, "decision_label", "opinion_label",
+                           "signer_label", "date_label"}:
+                self.problem(raw.line_of(key), f"unknown key {key!r} in form of {tid!r}")
+        return FormSpec(template=str(template), decisions={str(k): str(v) for k, v in decisions.items()}, **labels)
 
     def check_templates(self, templates, spec, wf_id):
         if self.templates_dir is None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from .models import Blob, Event, Item, User
 
-CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today"})
+CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form"})
 
 
 def canonical_json(value) -> bytes:
@@ -70,7 +70,7 @@ def render_context(session, workspace, definition, item: Item, tr, actor, commen
 
 
 def render_transition(session, workspace, definition, item, tr, seq: int, context: dict,
-                      rendered: dict[str, bytes]) -> list[dict]:
+                      rendered: dict[str, bytes], revision: int) -> list[dict]:
     """Render every template of the transition and store bytes, template and context (the
     document bytes also go into `rendered`, for the files written after commit); a
     TemplateError propagates and the caller's transaction rolls back."""
@@ -89,13 +89,22 @@ def render_transition(session, workspace, definition, item, tr, seq: int, contex
 
             raise BadInput(f"{definition.id}/{name}: cannot read the template: {exc}") from None
         compiled = compile_template(template_bytes, f"{definition.id}/{name}")
-        data = compiled.render(context)
+        doc_context_sha = context_sha
+        if tr.form and name == tr.form.template:  # the approval form: signed for this revision
+            from . import forms
+
+            data, form_context = forms.render_form(compiled, context, forms.workspace_secret(workspace.root),
+                                                   item.key, revision, seq, tr.form)
+            doc_context_sha = store_blob(session, canonical_json(form_context), "context")
+        else:
+            data = compiled.render(context)
         rendered[hashlib.sha256(data).hexdigest()] = data
         produced.append({
             "name": Path(name).stem, "file": document_filename(item.key, seq, tr.title, name),
             "sha256": store_blob(session, data, "docx"), "size": len(data),
             "template": name, "template_sha256": store_blob(session, template_bytes, "template"),
-            "context_sha256": context_sha,
+            "context_sha256": doc_context_sha,
+            **({"form_id": f"{item.key}#{seq}"} if tr.form and name == tr.form.template else {}),
         })
     return produced
 

@@ -91,7 +91,9 @@ class Engine:
         return view
 
     def fire(self, login: str, key: str, transition_id: str, comment: str = "",
-             sets: list | tuple = (), expected_version: int | None = None) -> dict:
+             sets: list | tuple = (), expected_version: int | None = None, attach=None) -> dict:
+        """Fire a transition. `attach(session, item)` may add to the event's data inside the
+        same transaction (ingest: the returned form as evidence)."""
         comment = comment or ""
         if expected_version is None:
             with self.db.read() as session:
@@ -113,7 +115,7 @@ class Engine:
                     raise Refused(f"{definition.id} has no transition {transition_id!r} to fire by hand; "
                                   f"exits of {item.state} ({definition.state_title(item.state)}): {exits}",
                                   reason="not_an_exit", transition=transition_id)
-                self._transition(session, item, definition, tr, actor, comment, sets, now)
+                self._transition(session, item, definition, tr, actor, comment, sets, now, attach)
                 self._run_automatic(session, item, definition, actor, now)
                 session.flush()
                 view = self._view(session, item, definition, actor, now)
@@ -127,7 +129,7 @@ class Engine:
         return view
 
     def _transition(self, session, item: Item, definition: Definition, tr: Transition, actor,
-                    comment: str, sets, now: dt.datetime) -> None:
+                    comment: str, sets, now: dt.datetime, attach=None) -> None:
         fields = dict(item.fields)
         if sets and item.state in tr.sources:
             editable = definition.editable_in(item.state, tr)
@@ -153,14 +155,15 @@ class Engine:
         if assigned:
             item.numbers = {**item.numbers, **assigned}
         item.updated_at, item.updated_by = now.isoformat(), actor.login
+        session.flush()  # the item's new revision (version counter) is what a form is signed for
         earlier = self.events_of(session, item)
         seq = len(earlier) + 1
         context = documents.render_context(session, self.ws, definition, item, tr, actor, comment, now,
                                            from_state, earlier)
         produced = documents.render_transition(session, self.ws, definition, item, tr, seq, context,
-                                               self._rendered)
+                                               self._rendered, revision=item.version)
         self._produced.extend(produced)
-        data = {"numbers": assigned, "documents": produced}
+        data = {"numbers": assigned, "documents": produced, **(attach(session, item) if attach else {})}
         self._append_event(session, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
     def _run_automatic(self, session, item, definition, actor, now) -> None:

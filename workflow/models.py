@@ -114,3 +114,14 @@ class Blob(Base):
     kind: Mapped[str] = mapped_column(String(20))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FormReceipt(Base):
+    """A returned approval form that was applied: at most once (the primary key)."""
+
+    __tablename__ = "form_receipts"
+    form_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[str] = mapped_column(String(40))
+    applied_by: Mapped[str] = mapped_column(String(100))

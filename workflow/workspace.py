@@ -128,6 +128,9 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
     text = ("# gongwen workspace. issuer_code is the 机关代字 used in 发文字号 (e.g. 某教发〔2024〕1号).\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     (root / CONFIG_NAME).write_text(text, encoding="utf-8")
+    from .forms import workspace_secret
+
+    workspace_secret(root)  # the HMAC key of approval forms, mode 0600
     workspace = Workspace(root)
     workspace.db.create_schema()
     return workspace
