@@ -99,10 +99,31 @@ def _plan(engine, step, say, today) -> str:
     step("wangqiang", key, "return", "第一项任务请补充量化目标。")
     step("zhangwei", key, "edit", sections__1__target="新建公办幼儿园2所，新增学位540个")
     step("zhangwei", key, "submit", "已补充量化目标。")
-    step("lina", key, "forward", "已按领导意见修改，同意呈送签发。")
-    step("wangqiang", key, "approve", "同意印发。")
+    view = step("lina", key, "forward", "已按领导意见修改，同意呈送签发。")
+    _sign_on_paper(engine, say, view, today)
     step("chenjing", key, "publish", "", issue_date=today.isoformat(), copies="30")
     return key
+
+
+def _sign_on_paper(engine, say, view, today) -> None:
+    """The 局长 ticks 同意 on the printed 发文稿纸 in Word, writes his instruction, signs, and the
+    office feeds the returned file back (`gongwen ingest`)."""
+    from . import formfill, registry
+    from .ingest import ingest
+
+    form_path = Path(view["documents"][0])
+    with engine.db.read() as session:
+        spec = registry.pinned(session, view["definition_version"]).transitions["forward"].form
+    returned = form_path.parent.parent.parent / "returned" / f"{view['key']}_签发_已签.docx"
+    returned.parent.mkdir(exist_ok=True)
+    returned.write_bytes(formfill.fill(form_path.read_bytes(), spec, "同意", opinion="同意印发。", signer="王强",
+                                       date=f"{today.year}年{today.month}月{today.day}日"))
+    say(f"  王强 ticks 同意 on {form_path.name} in Word and signs; the office ingests {returned.name}")
+    [result] = ingest(engine, "chenjing", [returned])
+    if not result["ok"]:
+        raise BadInput(f"demo: the signed form was refused: {result['message']}")
+    say(f"  {result['signer']:<10} {result['transition']:<14} → {result['state']}（{result['state_title']}）"
+        f"  (from the returned form, read as: {result['read_as']})")
 
 
 def _inspection(engine, step, say, today) -> str:
