@@ -133,8 +133,14 @@ def item_documents(session, item: Item) -> list[dict]:
     rows = []
     for event in session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)):
         for doc in (event.data or {}).get("documents", []):
-            rows.append({**doc, "seq": event.seq, "transition": event.transition, "time": event.time,
-                         "actor": event.actor})
+            rows.append({**doc, "kind": "document", "seq": event.seq, "transition": event.transition,
+                         "time": event.time, "actor": event.actor})
+        form = (event.data or {}).get("form")
+        if form:  # the returned approval form, kept as evidence
+            rows.append({"kind": "evidence", "name": "returned form", "sha256": form["sha256"],
+                         "file": f"{item.key}_{event.seq:02d}_returned_{Path(form['file']).name}",
+                         "size": form.get("size"), "seq": event.seq, "transition": event.transition,
+                         "time": event.time, "actor": event.actor})
     return rows
 
 

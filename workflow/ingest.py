@@ -83,7 +83,8 @@ def ingest_one(engine, clerk: str, path: Path, signer: str | None = None) -> dic
         file_sha = store_blob(session, blob, "evidence")
         session.add(FormReceipt(form_id=token.form_id, item_id=row.id, file_sha256=file_sha,
                                 applied_at=engine.now().isoformat(), applied_by=clerk))
-        return {"form": {"id": token.form_id, "file": path.name, "sha256": file_sha, "decision": option,
+        return {"form": {"id": token.form_id, "file": path.name, "sha256": file_sha, "size": len(blob),
+                         "decision": option,
                          "read_as": why, "signer": login, "signed_on": signed_on, "ingested_by": clerk}}
 
     try:
