@@ -169,7 +169,6 @@ def demo(app: App, directory):
 @click.pass_obj
 def new(app: App, workflow_id, title, sets, source, comment):
     """Create an item of WORKFLOW in its initial state."""
-    from workflow.present import item_text
     from workflow.admin import read_values
 
     values = read_values(source) if source else {}
@@ -248,6 +247,7 @@ def docs(app: App, key, export_dir, pdf):
     """List an item's Word documents, or export them (and PDFs)."""
     from pathlib import Path
 
+    from workflow.documents import export
     from workflow.present import table
 
     found = app.engine.documents(app.login, key, with_bytes=bool(export_dir or pdf))
@@ -255,7 +255,7 @@ def docs(app: App, key, export_dir, pdf):
     data = {"key": found["key"], "documents": rows}
     if export_dir or pdf:
         folder = Path(export_dir) if export_dir else app.workspace.root / "documents" / found["key"]
-        data["exported"] = [str(p) for p in _export(folder, rows, found["blobs"])]
+        data["exported"] = [str(p) for p in export(folder, rows, found["blobs"])]
         if pdf:
             from workflow.office import convert_to_pdf
 
@@ -266,40 +266,6 @@ def docs(app: App, key, export_dir, pdf):
         if key_name in data:
             human += f"\n{key_name}: {len(data[key_name])} files in {folder}"
     app.emit(data, human if rows else f"{found['key']} has no documents yet")
-
-
-def _export(folder, rows, blobs):
-    from workflow.errors import BadInput
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for row in rows:
-            (folder / row["file"]).write_bytes(blobs[row["sha256"]])
-    except OSError as exc:
-        raise BadInput(f"cannot write to {folder}: {exc.strerror}") from None
-    return [folder / row["file"] for row in rows]
-
-
-@cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--signer", metavar="LOGIN", help="The signer, when the form does not name one legibly.")
-@click.pass_obj
-def ingest(app: App, files, signer):
-    """Apply returned approval forms (.docx files or folders) as the supervisor who signed."""
-    from workflow.ingest import ingest as ingest_files
-
-    results = ingest_files(app.engine, app.login, files, signer)
-    lines = []
-    for r in results:
-        if r["ok"]:
-            lines.append(f"ok       {r['file']}: {r['key']} {r['decision']} by {r['signer']} → "
-                         f"{r['state']} ({r['state_title']})")
-        else:
-            lines.append(f"refused  {r['file']}: {r['reason']}: {r['message']}")
-    app.emit({"results": results}, "\n".join(lines) or "no .docx files found")
-    failed = [r["exit_code"] for r in results if not r["ok"]]
-    if failed or not results:
-        raise click.exceptions.Exit(max(failed) if failed else 4)
 
 
 @cli.group()

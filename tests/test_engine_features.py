@@ -5,7 +5,6 @@ versions (a changed file never changes a running item), and the SQLite settings.
 from __future__ import annotations
 
 import sqlite3
-import textwrap
 
 import pytest
 

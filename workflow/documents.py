@@ -129,6 +129,19 @@ def write_files(workspace, key: str, documents: list[dict], blobs: dict[str, byt
     return written
 
 
+def export(folder: Path, rows: list[dict], blobs: dict[str, bytes]) -> list[Path]:
+    """Write documents (from the database) to a folder, under their readable names."""
+    from .errors import BadInput
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for row in rows:
+            (folder / row["file"]).write_bytes(blobs[row["sha256"]])
+    except OSError as exc:
+        raise BadInput(f"cannot write to {folder}: {exc.strerror}") from None
+    return [folder / row["file"] for row in rows]
+
+
 def item_documents(session, item: Item) -> list[dict]:
     rows = []
     for event in session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)):
