@@ -268,6 +268,28 @@ def docs(app: App, key, export_dir, pdf):
     app.emit(data, human if rows else f"{found['key']} has no documents yet")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--signer", metavar="LOGIN", help="The signer, when the form does not name one legibly.")
+@click.pass_obj
+def ingest(app: App, files, signer):
+    """Apply returned approval forms (.docx files or folders) as the supervisor who signed."""
+    from workflow.ingest import ingest as ingest_files
+
+    results = ingest_files(app.engine, app.login, files, signer)
+    lines = []
+    for r in results:
+        if r["ok"]:
+            lines.append(f"ok       {r['file']}: {r['key']} {r['decision']} by {r['signer']} → "
+                         f"{r['state']} ({r['state_title']})")
+        else:
+            lines.append(f"refused  {r['file']}: {r['reason']}: {r['message']}")
+    app.emit({"results": results}, "\n".join(lines) or "no .docx files found")
+    failed = [r["exit_code"] for r in results if not r["ok"]]
+    if failed or not results:
+        raise click.exceptions.Exit(max(failed) if failed else 4)
+
+
 @cli.group()
 def templates():
     """Check the Word templates."""

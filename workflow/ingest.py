@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -51,8 +53,15 @@ def check_file(path: Path) -> bytes:
                 raise BadInput("the .docx unpacks to more than 200 MB", reason="too_large")
             if archive.testzip() is not None or "word/document.xml" not in archive.namelist():
                 raise BadInput("a corrupt .docx (damaged zip or no document part)", reason="corrupt")
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        # damaged deflate data, an unsupported compression method or an encrypted member
         raise BadInput("a corrupt .docx (not a readable zip)", reason="corrupt") from None
+    try:
+        body = forms._body(blob)
+    except etree.XMLSyntaxError:
+        body = None
+    if body is None:
+        raise BadInput("a corrupt .docx (the document part is not readable Word XML)", reason="corrupt")
     return blob
 
 
