@@ -44,14 +44,15 @@ def to_approve(engine, **extra) -> str:
 
 
 def the_form(engine, workspace, key):
-    """The approval form of the item's last `forward`: its bytes, its path and its spec."""
-    event = [e for e in engine.history("zhaomin", key)["history"] if e["transition"] == "forward"][-1]
+    """The item's latest approval form: its bytes, its path and its spec."""
+    event = [e for e in engine.history("zhaomin", key)["history"]
+             if any("form_id" in d for d in e["data"].get("documents", []))][-1]
     [doc] = [d for d in event["data"]["documents"] if "form_id" in d]
     assert doc["form_id"] == f"{key}#{event['seq']}"
     path = workspace.root / "documents" / key / doc["file"]
     with workspace.db.read() as session:
         item = engine.get_item(session, key)
-        spec = registry.pinned(session, item.definition_hash).transitions["forward"].form
+        spec = registry.pinned(session, item.definition_hash).transitions[event["transition"]].form
     return path.read_bytes(), path, spec
 
 
@@ -219,11 +220,15 @@ def _clean_school_to_approve(engine):
     key = engine.create("zhangwei", "clean_school", values=clean_school_values())["key"]
     engine.fire("zhangwei", key, "submit")
     engine.fire("lina", key, "forward", sets=[("county_opinion", "材料齐全，同意推荐。")])
+    # the city team records its assessment, which hands the 审批表 to the leader
+    engine.fire("lina", key, "evaluate", sets=[("city_score", "92"), ("publicity_start", "2025-03-01"),
+                                               ("publicity_end", "2025-03-07")])
     return key
 
 
 @pytest.mark.parametrize("workflow_id, decision, how, state", [
     ("inspection", "同意", "☑", "approved"),
+    ("clean_school", "同意", "checkbox", "publicity"),
     ("clean_school", "不同意", "checkbox", "rejected"),
 ])
 def test_the_审批表_of_inspection_and_clean_school(gw, engine, workspace, tmp_path, workflow_id, decision, how,
@@ -233,7 +238,8 @@ def test_the_审批表_of_inspection_and_clean_school(gw, engine, workspace, tmp
     assert path.name.endswith("_审批表.docx")
     assert (spec.decision_label, spec.signer_label) == ("审批意见", "签批人")
     assert forms.read(blob, spec.fill_labels).cells["审批意见"] == "☐同意\u3000☐不同意\u3000☐退回修改"
-    opinion = "同意出具督导意见书。" if decision == "同意" else "不同意认定。"
+    opinion = {"inspection": "同意出具督导意见书。", "clean_school": "同意，进入公示。"}[workflow_id] \
+        if decision == "同意" else "不同意认定。"
     filled = write(tmp_path, "审批表_已签.docx",
                    formfill.fill(blob, spec, decision, opinion=opinion, signer="王强", date=DATE, how=how))
     result, [row] = ingest_json(gw, filled)

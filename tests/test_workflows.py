@@ -196,7 +196,8 @@ def test_clean_school_every_transition(engine, workspace):
         ("lina", "dismiss_objection", "经核查，反映问题不属实。", {"objection": "匿名反映收费问题"}, "publicity"),
         ("wangqiang", "object", "经核查，反映问题属实，重新初审。", {"objection": "反映问题属实"}, "review"),
         ("lina", "forward", "已整改。", {}, "approve"),
-        ("wangqiang", "approve", "", {"city_score": "93"}, "publicity"),
+        ("lina", "evaluate", "", {"city_score": "93", "city_team": "市评估组"}, "approve"),
+        ("wangqiang", "approve", "", {}, "publicity"),
     ])
     to_publish = [i["key"] for wl in engine.worklist("chenjing") if wl["worklist"] == "to_publish"
                   for i in wl["items"]]

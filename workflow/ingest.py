@@ -44,7 +44,10 @@ def check_file(path: Path) -> bytes:
     if size > MAX_BYTES:
         raise BadInput(f"too large for a form ({size / 1048576:.1f} MB; the limit is "
                        f"{MAX_BYTES // 1048576} MB)", reason="too_large")
-    blob = path.read_bytes()
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read: {exc.strerror}", reason="unreadable") from None
     if path.suffix.lower() != ".docx" or not blob.startswith(b"PK"):
         raise BadInput("not a .docx file (Word 2007 or later)", reason="not_docx")
     try:

@@ -256,12 +256,13 @@ class Builder:
                 when_message=spec.get("when_message"), assign=assign, templates=templates,
                 automatic=trigger == "automatic",
                 form=self.build_form(spec, templates, tid))
-        for tid, tr in out.items():  # decisions must be exits of the state the form waits in
-            if tr.form and tr.target:
-                for option, decided in tr.form.decisions.items():
-                    if decided not in out or tr.target not in out[decided].sources:
-                        self.problem(raw[tid].line_of("form"), f"form decision {option}: {decided!r} is not "
-                                                               f"a transition out of {tr.target!r}")
+        for tid, tr in out.items():  # decisions must be exits of the state(s) the form waits in
+            if tr.form:
+                for waiting in [tr.target] if tr.target else tr.sources:
+                    for option, decided in tr.form.decisions.items():
+                        if decided not in out or waiting not in out[decided].sources:
+                            self.problem(raw[tid].line_of("form"), f"form decision {option}: {decided!r} "
+                                                                   f"is not a transition out of {waiting!r}")
         return out
 
     def build_form(self, spec, templates, tid) -> FormSpec | None:
@@ -276,8 +277,6 @@ class Builder:
         decisions = self.mapping(raw.get("decisions"), raw.line_of("decisions"), "decisions")
         if not decisions:
             self.problem(line, f"form of {tid!r} needs decisions (option: transition)")
-        if not spec.get("to"):
-            self.problem(line, f"a form transition ({tid!r}) must lead to the state that waits for the form")
         labels = {k: str(raw[k]) for k in ("decision_label", "opinion_label", "signer_label", "date_label") if k in raw}
         for key in raw:
             if key not in {"template", "decisions", *labels, "decision_label", "opinion_label",
