@@ -186,12 +186,12 @@ class Engine:
     def _append_event(self, session, item, definition, transition_id, from_state, actor, comment,
                       changes, data, now) -> Event:
         seq = (session.scalar(select(func.max(Event.seq)).where(Event.item_id == item.id)) or 0) + 1
-        event = Event(item_id=item.id, seq=seq, transition=transition_id, from_state=from_state,
+        event = Event(item_id=item.id, item_key=item.key, seq=seq, transition=transition_id, from_state=from_state,
                       to_state=item.state, actor=actor.login, actor_roles=actor.roles_on(item.creator),
                       comment=comment, changes=changes, data=data, time=now.isoformat(),
                       definition_hash=definition.hash)
         event.prev_hash = chain.last_hash(session)
-        event.hash = chain.link(event.prev_hash, chain.payload(event, item.key))
+        event.hash = chain.link(event.prev_hash, chain.canonical(chain.payload(event)))
         session.add(event)
         session.flush()
         return event

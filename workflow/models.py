@@ -1,7 +1,25 @@
 """Database tables (SQLAlchemy 2.0 typed ORM)."""
 
+import json
+
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class CanonicalJSON(TypeDecorator):
+    """JSON kept as canonical text (sorted keys, compact, UTF-8): the exact bytes the hash
+    chain covers, the same on SQLite and PostgreSQL (jsonb would reorder keys)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                      separators=(",", ":"))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
 
 
 class Base(DeclarativeBase):
@@ -65,15 +83,16 @@ class Event(Base):
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    item_key: Mapped[str] = mapped_column(String(40))
     seq: Mapped[int] = mapped_column(Integer)
     transition: Mapped[str] = mapped_column(String(64))
     from_state: Mapped[str | None] = mapped_column(String(64))
     to_state: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(100))
-    actor_roles: Mapped[list] = mapped_column(JSON)
+    actor_roles: Mapped[list] = mapped_column(CanonicalJSON)
     comment: Mapped[str] = mapped_column(Text, default="")
-    changes: Mapped[dict] = mapped_column(JSON)
-    data: Mapped[dict] = mapped_column(JSON)
+    changes: Mapped[dict] = mapped_column(CanonicalJSON)
+    data: Mapped[dict] = mapped_column(CanonicalJSON)
     time: Mapped[str] = mapped_column(String(40))
     definition_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -125,3 +144,14 @@ class FormReceipt(Base):
     file_sha256: Mapped[str] = mapped_column(String(64))
     applied_at: Mapped[str] = mapped_column(String(40))
     applied_by: Mapped[str] = mapped_column(String(100))
+
+
+class Checkpoint(Base):
+    """A Merkle root over the first `size` events, as handed to an auditor."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[str] = mapped_column(String(40))
+    made_by: Mapped[str] = mapped_column(String(100))

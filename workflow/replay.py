@@ -1,0 +1,139 @@
+"""Replay: rebuild every item's state from its events through the definition version it is
+pinned to; report each event the definition would not have allowed and each item whose stored
+state differs; the states of all items at a moment; re-render documents and compare hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from . import audit, registry
+from .definition import CREATE
+
+
+@dataclass
+class ReplayReport:
+    events: int = 0
+    items: int = 0
+    anomalies: list = field(default_factory=list)
+    states: dict = field(default_factory=dict)  # key -> {"state", "workflow", "as_of"} (for --at)
+    documents: int = 0
+    rerendered: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.anomalies
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "events": self.events, "items": self.items, "anomalies": self.anomalies,
+                "states": self.states, "documents": self.documents, "rerendered": self.rerendered}
+
+
+def _moment(text: str, tz) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def replay(workspace, at: str | None = None, item_key: str | None = None, rerender: bool = False) -> ReplayReport:
+    from .errors import BadInput
+
+    db, report = workspace.db, ReplayReport()
+    try:
+        limit = _moment(at, workspace.timezone) if at else None
+    except ValueError:
+        raise BadInput(f"--at {at!r} is not an ISO date-time (e.g. 2025-03-10T09:30 or 2025-03-10)") from None
+    with db.read() as session:
+        items = {row[0]: row for row in session.connection().exec_driver_sql(
+            "SELECT id, key, workflow_id, definition_hash, state FROM items ORDER BY id")}
+        definitions = {h: registry.pinned(session, h) for h in {row[3] for row in items.values()}}
+        where, params = ("WHERE item_key = ?", (item_key,)) if item_key else ("", ())
+        if item_key and db.engine.dialect.paramstyle != "qmark":
+            where = "WHERE item_key = %s"
+        progress: dict[int, dict] = {}
+        for row in audit.event_rows(session.connection(), where, params):
+            (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, _changes,
+             data, time, _definition, _prev, _hash) = row
+            if limit is not None and _moment(time, workspace.timezone) > limit:
+                continue
+            report.events += 1
+            item = items.get(item_id)
+            definition = definitions.get(item[3]) if item else None
+            track = progress.setdefault(item_id, {"state": None, "actors": {}, "key": key, "time": None})
+            if definition is None:
+                report.anomalies.append({"item": key, "seq": seq, "problem": "the event's item is not in the database"})
+                continue
+            problem = _check(definition, track, transition, from_state, to_state, actor, json.loads(roles))
+            if problem:
+                report.anomalies.append({"item": key, "seq": seq, "transition": transition, "problem": problem})
+            track["state"], track["time"] = to_state, time
+            track["actors"].setdefault(transition, set()).add(actor)
+            if rerender and '"documents"' in data:
+                _rerender(session, report, key, seq, json.loads(data))
+        for item_id, (_, key, workflow_id, definition_hash, state) in items.items():
+            if item_key and key != item_key:
+                continue
+            report.items += 1
+            track = progress.get(item_id)
+            if limit is not None:
+                report.states[key] = {"workflow": workflow_id,
+                                      "state": track["state"] if track else None,
+                                      "since": track["time"] if track else None}
+            elif track is None:
+                report.anomalies.append({"item": key, "problem": "the item has no events"})
+            elif track["state"] != state:
+                report.anomalies.append({"item": key, "problem": f"stored state {state!r} differs from the "
+                                                                 f"replayed state {track['state']!r}"})
+    return report
+
+
+def _check(definition, track, transition, from_state, to_state, actor, roles) -> str | None:
+    """What the definition would have refused in this event, or None."""
+    if transition == CREATE:
+        if track["state"] is not None:
+            return "a second creation event"
+        if to_state != definition.initial:
+            return f"created in {to_state!r}, not in the initial state {definition.initial!r}"
+        return None
+    tr = definition.transitions.get(transition)
+    state = track["state"]
+    if tr is None:
+        return f"{definition.id} has no transition {transition!r}"
+    if from_state != state:
+        return f"the event starts from {from_state!r} but the item was in {state!r}"
+    if state not in tr.sources:
+        return f"{transition} is not an exit of {state!r}"
+    if to_state != tr.target_from(state):
+        return f"{transition} leads to {tr.target_from(state)!r}, not {to_state!r}"
+    if tr.roles and not set(tr.roles) & set(roles):
+        return f"{actor} held {roles}, none of the roles {tr.roles} that {transition} needs"
+    for earlier in tr.distinct_from:
+        if actor in (track["actors"].get(earlier) or ()):
+            return f"separation of duties: {actor} also did {earlier}"
+    return None
+
+
+def _rerender(session, report, key, seq, data) -> None:
+    import hashlib
+
+    from .documents import load_blob
+    from .renderer import compile_template
+
+    for doc in data.get("documents") or []:
+        report.documents += 1
+        template, context = load_blob(session, doc["template_sha256"]), load_blob(session, doc["context_sha256"])
+        if template is None or context is None:
+            report.anomalies.append({"item": key, "seq": seq, "document": doc["file"],
+                                     "problem": "the template or context to re-render it is missing"})
+            continue
+        try:
+            data = compile_template(template, doc["template"]).render(json.loads(context))
+        except Exception as exc:  # a template that no longer renders is an anomaly to report
+            report.anomalies.append({"item": key, "seq": seq, "document": doc["file"],
+                                     "problem": f"re-rendering failed: {getattr(exc, 'message', exc)}"})
+            continue
+        if hashlib.sha256(data).hexdigest() != doc["sha256"]:
+            report.anomalies.append({"item": key, "seq": seq, "document": doc["file"],
+                                     "problem": "re-rendered bytes differ from the stored document's sha256"})
+        else:
+            report.rerendered += 1
