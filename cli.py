@@ -18,10 +18,12 @@ INTERNAL = 70  # EX_SOFTWARE: a bug in gongwen, not a user mistake
 class App:
     """Per-invocation state: output mode, acting user, workspace (opened on first use)."""
 
-    def __init__(self, as_json: bool, home: str | None, login: str | None):
+    def __init__(self, as_json: bool, home: str | None, login: str | None, db_url: str | None = None):
         self.as_json = as_json
         self.home = home
         self.login_option = login
+        self.db_url = db_url
+        self.check_schema = True  # `gongwen db ...` works on older schemas
         self._workspace = None
 
     @property
@@ -29,7 +31,12 @@ class App:
         if self._workspace is None:
             from workflow.workspace import Workspace, find_root
 
-            self._workspace = Workspace(find_root(self.home))
+            workspace = Workspace(find_root(self.home), self.db_url)
+            if self.check_schema:
+                from workflow.schema import require_current
+
+                require_current(workspace.db)
+            self._workspace = workspace
         return self._workspace
 
     @property
@@ -102,15 +109,17 @@ class GongwenGroup(click.Group):
 @click.option("--home", metavar="DIR", envvar="GONGWEN_HOME",
               help="The workspace (default: found from the current folder upward).")
 @click.option("--as", "login", metavar="LOGIN", help="Act as this user (default: $GONGWEN_USER, else the OS login).")
+@click.option("--db", "db_url", metavar="URL", help="The database (default: $GONGWEN_DB, the workspace's db_url, "
+              "else its SQLite file), e.g. postgresql://user:pw@host/gongwen.")
 @click.version_option(package_name="gongwen", message="gongwen %(version)s")
 @click.pass_context
-def cli(ctx, as_json, home, login):
+def cli(ctx, as_json, home, login, db_url):
     """gongwen: move work plans, inspections and clean-school certifications through
     draft → review → approve → publish, with Word documents and an auditable history.
 
     Exit codes: 0 done, 1 refused by the workflow, 2 usage, 3 conflict, 4 bad input
     (70: an internal error, to be reported)."""
-    ctx.obj = App(as_json, home, login)
+    ctx.obj = App(as_json, home, login, db_url)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
@@ -132,19 +141,22 @@ def _parse_sets(values) -> list[tuple[str, str]]:
 @click.option("--issuer-name", help="发文机关 name, e.g. 某某县教育局.")
 @click.option("--issuer-code", help="机关代字 used in 发文字号, e.g. 某教发.")
 @click.option("--admin", "admin_login", metavar="LOGIN", help="First admin user (default: the acting user).")
+@click.option("--db", "init_db", metavar="URL", help="Create the schema in this (empty) database instead of "
+              "the workspace's SQLite file, e.g. postgresql://user:pw@host/gongwen.")
 @click.pass_obj
-def init(app: App, directory, issuer_name, issuer_code, admin_login):
-    """Create a workspace: config, SQLite database, copies of definitions and templates."""
+def init(app: App, directory, issuer_name, issuer_code, admin_login, init_db):
+    """Create a workspace: config, database (SQLite, or --db URL), definitions and templates."""
+    import os
     from pathlib import Path
 
     from workflow import workspace as wsmod
     from workflow.admin import bootstrap_admin
 
-    ws = wsmod.init(Path(directory), issuer_name, issuer_code)
+    ws = wsmod.init(Path(directory), issuer_name, issuer_code, init_db or app.db_url or os.environ.get("GONGWEN_DB"))
     login = admin_login or app.login
     bootstrap_admin(ws, login)
-    app.emit({"workspace": str(ws.root), "database": ws.db_url, "admin": login},
-             f"initialised gongwen workspace in {ws.root}\n  database: {ws.db_url}\n"
+    app.emit({"workspace": str(ws.root), "database": ws.db.safe_url, "admin": login},
+             f"initialised gongwen workspace in {ws.root}\n  database: {ws.db.safe_url}\n"
              f"  admin user: {login} (add users with `gongwen users add`)")
 
 
@@ -155,7 +167,7 @@ def demo(app: App, directory):
     """Create a fresh demo workspace and take one item of each workflow to publish."""
     from workflow.demo import run_demo
 
-    result = run_demo(directory, echo=None if app.as_json else click.echo)
+    result = run_demo(directory, echo=None if app.as_json else click.echo, db_url=app.db_url)
     app.emit(result)
 
 
@@ -288,6 +300,37 @@ def ingest(app: App, files, signer):
     failed = [r["exit_code"] for r in results if not r["ok"]]
     if failed or not results:
         raise click.exceptions.Exit(max(failed) if failed else 4)
+
+
+@cli.group()
+def db():
+    """The database schema (Alembic migrations)."""
+
+
+@db.command("current")
+@click.pass_obj
+def db_current(app: App):
+    """Show the schema revision of the database and the one this gongwen needs."""
+    from workflow.schema import HEAD, current
+
+    app.check_schema = False
+    found = current(app.workspace.db)
+    app.emit({"database": app.workspace.db.safe_url, "current": found, "head": HEAD, "up_to_date": found == HEAD},
+             f"{app.workspace.db.safe_url}: revision {found or 'none'} (this gongwen: {HEAD})"
+             + ("" if found == HEAD else " — run `gongwen db upgrade`"))
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(app: App):
+    """Upgrade the database schema in place to this gongwen's revision."""
+    from workflow.schema import upgrade
+
+    app.check_schema = False
+    before, after = upgrade(app.workspace.db)
+    app.emit({"database": app.workspace.db.safe_url, "before": before, "after": after},
+             f"{app.workspace.db.safe_url}: {before or 'none'} → {after}" if before != after
+             else f"{app.workspace.db.safe_url}: already at {after}")
 
 
 @cli.group()

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import sessionmaker
 
-from .models import Base
+WRITE_LOCK = 0x676F6E6777656E  # "gongwen"
+
+
+def normalise_url(url: str) -> str:
+    """postgresql:// and postgres:// mean psycopg 3 (the driver gongwen ships with)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 class Database:
     """One engine and one sessionmaker per database; `write()` and `read()` are units of work."""
 
     def __init__(self, url: str):
+        url = normalise_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -25,13 +34,22 @@ class Database:
         self.read_sessions = sessionmaker(self.engine.execution_options(gongwen_read=True),
                                           expire_on_commit=False)
 
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
     def create_schema(self):
-        Base.metadata.create_all(self.engine)
+        from .schema import create
+
+        create(self)
 
     @contextmanager
     def write(self):
-        """A write transaction: BEGIN IMMEDIATE on SQLite; commit on success, roll back on error."""
+        """A write transaction: BEGIN IMMEDIATE on SQLite, a transaction-wide advisory lock on
+        PostgreSQL (event appends are a chain: one writer at a time); commit or roll back."""
         with self.sessions() as session, session.begin():
+            if not self.is_sqlite:
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
             yield session
 
     @contextmanager

@@ -31,14 +31,14 @@ def _fresh_dir(directory: str | None) -> Path:
     return root
 
 
-def run_demo(directory: str | None = None, echo=None) -> dict:
+def run_demo(directory: str | None = None, echo=None, db_url: str | None = None) -> dict:
     from . import admin, users
     from .engine import Engine
     from .workspace import init
 
     say = echo or (lambda *_: None)
     root = _fresh_dir(directory)
-    ws = init(root, "某某县教育局", "某教发")
+    ws = init(root, "某某县教育局", "某教发", db_url)
     engine = Engine(ws)
     admin.bootstrap_admin(ws, "admin")
     with ws.db.write() as session:

@@ -97,7 +97,8 @@ class Event(Base):
     definition_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-    __table_args__ = (UniqueConstraint("item_id", "seq"), Index("ix_events_item", "item_id", "seq"))
+    __table_args__ = (UniqueConstraint("item_id", "seq"), Index("ix_events_item", "item_id", "seq"),
+                      Index("ix_events_item_key", "item_key"))
 
 
 class Counter(Base):

@@ -56,9 +56,10 @@ def find_root(home: str | None = None, start: Path | None = None) -> Path:
 
 
 class Workspace:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, db_url: str | None = None):
         self.root = Path(root)
         self.config = self._read_config()
+        self._db_url = db_url
 
     def _read_config(self) -> dict:
         import yaml
@@ -82,7 +83,8 @@ class Workspace:
 
     @property
     def db_url(self) -> str:
-        return os.environ.get("GONGWEN_DB") or self.config.get("db_url") or f"sqlite:///{self.root / DB_NAME}"
+        return (self._db_url or os.environ.get("GONGWEN_DB") or self.config.get("db_url")
+                or f"sqlite:///{self.root / DB_NAME}")
 
     @cached_property
     def db(self):
@@ -120,6 +122,14 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
         config["issuer_code"] = issuer_code
     if db_url:
         config["db_url"] = db_url
+    from .db import Database
+    from .forms import workspace_secret
+
+    database = Database(db_url or f"sqlite:///{root / DB_NAME}")
+    try:
+        database.create_schema()  # first: a refused database leaves no half workspace behind
+    finally:
+        database.dispose()
     for name in ("definitions", "templates_docx"):
         target = root / name
         if not target.exists():
@@ -128,9 +138,6 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
     text = ("# gongwen workspace. issuer_code is the 机关代字 used in 发文字号 (e.g. 某教发〔2024〕1号).\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     (root / CONFIG_NAME).write_text(text, encoding="utf-8")
-    from .forms import workspace_secret
-
     workspace_secret(root)  # the HMAC key of approval forms, mode 0600
-    workspace = Workspace(root)
-    workspace.db.create_schema()
+    workspace = Workspace(root, db_url)
     return workspace
