@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
+import uuid
 import subprocess
 import sys
 from pathlib import Path
@@ -36,9 +36,42 @@ def clean_env(monkeypatch):
     monkeypatch.setenv("GONGWEN_NOW", NOW)
 
 
+# -- databases: every workspace test runs on SQLite and on a real PostgreSQL server --------------
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """One throwaway PostgreSQL server per test process, from the pgserver package."""
+    try:
+        import pgserver
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test PostgreSQL: pgserver is in the test extra")
+        return None
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("run")))  # pgserver wants one
+    server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, pg_server):
+    """None for the workspace's SQLite file, or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    if request.node.get_closest_marker("sqlite_only"):
+        reason = request.node.get_closest_marker("sqlite_only").args[0]
+        print(f"skipped on PostgreSQL: {reason}")
+        pytest.skip(f"SQLite only: {reason}")
+    if pg_server is None:
+        print("skipped: pgserver is not installed (pip install -e '.[test]')")
+        pytest.skip("pgserver is not installed")
+    name = "gw_" + uuid.uuid4().hex[:12]
+    pg_server.psql(f"CREATE DATABASE {name};")
+    return pg_server.get_uri(name)
+
+
 @pytest.fixture
-def workspace(tmp_path):
-    ws = init(tmp_path / "ws")
+def workspace(tmp_path, db_url):
+    ws = init(tmp_path / "ws", db_url=db_url)
     admin.bootstrap_admin(ws, "admin")
     when = Engine(ws).now().isoformat()
     roles = admin.known_roles(ws)
@@ -91,27 +124,44 @@ def db_path(ws) -> Path:
     return Path(ws.root) / "gongwen.db"
 
 
+def raw_engine(ws):
+    """A separate engine on the workspace's database (not the one gongwen uses)."""
+    from sqlalchemy import create_engine
+
+    from workflow.db import normalise_url
+
+    return create_engine(normalise_url(ws.db_url))
+
+
 def snapshot(ws) -> dict:
-    """Every row of every table, read through a separate plain sqlite3 connection."""
-    con = sqlite3.connect(db_path(ws))
+    """Every row of every table, in primary-key order, read through a separate connection."""
+    from sqlalchemy import MetaData, select
+
+    engine = raw_engine(ws)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
+        metadata = MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as connection:
+            return {name: [tuple(r) for r in connection.execute(select(table).order_by(*table.primary_key.columns))]
+                    for name, table in sorted(metadata.tables.items())}
     finally:
-        con.close()
+        engine.dispose()
 
 
 def item_row(ws, key: str) -> dict:
-    con = sqlite3.connect(db_path(ws))
-    con.row_factory = sqlite3.Row
+    from sqlalchemy import text
+
+    engine = raw_engine(ws)
     try:
-        row = con.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
-        events = con.execute("SELECT seq, hash FROM events WHERE item_id = ? ORDER BY seq", (row["id"],)).fetchall()
-        return {**dict(row), "fields": json.loads(row["fields"]), "numbers": json.loads(row["numbers"]),
-                "events": [tuple(e) for e in events]}
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT * FROM items WHERE key = :key"), {"key": key}).mappings().one()
+            events = connection.execute(text("SELECT seq, hash FROM events WHERE item_id = :id ORDER BY seq"),
+                                        {"id": row["id"]}).all()
     finally:
-        con.close()
+        engine.dispose()
+    loads = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731 (JSON is text on SQLite)
+    return {**dict(row), "fields": loads(row["fields"]), "numbers": loads(row["numbers"]),
+            "events": [tuple(e) for e in events]}
 
 
 # -- the CLI -----------------------------------------------------------------------------------

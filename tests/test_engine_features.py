@@ -119,6 +119,7 @@ def test_a_changed_definition_does_not_change_running_items(workspace, memo_engi
     assert memo_engine.fire("lina", new["key"], "publish")["state"] == "published"
 
 
+@pytest.mark.sqlite_only("checks SQLite's own pragmas")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(workspace, engine):
     engine.create("zhangwei", "plan", title="测试")
     with workspace.db.engine.connect() as connection:

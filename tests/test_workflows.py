@@ -4,12 +4,11 @@ workspace; numbers (发文字号, 整改通知书编号, 证书编号), worklist
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 
 import docx
 import pytest
 
-from conftest import YEAR, clean_school_values, db_path, inspection_values, plan_values
+from conftest import YEAR, clean_school_values, inspection_values, plan_values, snapshot
 from workflow import chain, registry
 
 
@@ -253,9 +252,8 @@ def test_history_is_a_hash_chain(engine, workspace):
     fire(engine, "zhangwei", key, "submit")
     engine.create("liuyang", "inspection", values=inspection_values())
     fire(engine, "lina", key, "return", "退回。")
-    con = sqlite3.connect(db_path(workspace))
-    rows = con.execute("SELECT prev_hash, hash FROM events ORDER BY id").fetchall()
-    con.close()
+    rows = snapshot(workspace)["events"]
+    rows = [(r[-2], r[-1]) for r in rows]  # prev_hash, hash (the table's last columns), in id order
     assert len(rows) == 4
     assert rows[0][0] == chain.GENESIS
     for (_, previous), (prev_hash, _) in zip(rows, rows[1:]):
