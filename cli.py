@@ -409,6 +409,47 @@ def audit_replay(app: App, at, item_key, rerender):
         raise click.exceptions.Exit(1)
 
 
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "html"]),
+              help="csv: one row per event; json: everything; html: one self-contained report "
+                   "(default: from the file's suffix, else html).")
+@click.option("-o", "--output", required=True, metavar="FILE", help="The file to write.")
+@click.option("--checkpoint", "checkpoint", metavar="VALUE|FILE",
+              help="An earlier checkpoint line, or a file holding it (for the verify result).")
+@click.pass_obj
+def audit_export(app: App, fmt, output, checkpoint):
+    """The full history for an auditor: verify and replay results, every item's timeline."""
+    from pathlib import Path
+
+    from workflow.audit import parse_checkpoint
+    from workflow.errors import BadInput
+    from workflow.report import export
+
+    _auditor(app)
+    path = Path(output)
+    fmt = fmt or {".csv": "csv", ".json": "json"}.get(path.suffix.lower(), "html")
+    given = None
+    if checkpoint:
+        text = Path(checkpoint).read_text(encoding="utf-8") if Path(checkpoint).is_file() else checkpoint
+        given = parse_checkpoint(text)
+    if path.is_dir():
+        raise BadInput(f"cannot write {path}: it is a folder")
+    if not path.parent.is_dir():
+        raise BadInput(f"cannot write {path}: the folder {path.parent} does not exist")
+    content, data = export(app.workspace, fmt, given)
+    try:
+        # utf-8-sig for CSV: Excel reads the Chinese text correctly only with the byte-order mark
+        path.write_text(content, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    events = sum(len(i["events"]) for i in data["items"])
+    summary = {"file": str(path), "format": fmt, "items": len(data["items"]), "events": events,
+               "verify_ok": data["verify"]["ok"], "replay_ok": data["replay"]["ok"]}
+    verdicts = (f"verify {'OK' if summary['verify_ok'] else 'BROKEN'}, "
+                f"replay {'OK' if summary['replay_ok'] else 'ANOMALIES'}")
+    app.emit(summary, f"wrote {path} ({fmt}: {len(data['items'])} items, {events} events); {verdicts}")
+
+
 @cli.group()
 def templates():
     """Check the Word templates."""

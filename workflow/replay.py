@@ -51,11 +51,18 @@ def replay(workspace, at: str | None = None, item_key: str | None = None, rerend
         if item_key and db.engine.dialect.paramstyle != "qmark":
             where = "WHERE item_key = %s"
         progress: dict[int, dict] = {}
+        role_lists: dict = {}  # the stored text of actor_roles -> the list (few distinct values)
         for row in audit.event_rows(session.connection(), where, params):
             (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, _changes,
              data, time, _definition, _prev, _hash) = row
-            if limit is not None and _moment(time, workspace.timezone) > limit:
-                continue
+            if limit is not None:
+                try:
+                    if _moment(time, workspace.timezone) > limit:
+                        continue
+                except (TypeError, ValueError):
+                    report.anomalies.append({"item": key, "seq": seq, "problem": f"the event's time {time!r} "
+                                                                                 "is not a date-time"})
+                    continue
             report.events += 1
             item = items.get(item_id)
             definition = definitions.get(item[3]) if item else None
@@ -63,13 +70,16 @@ def replay(workspace, at: str | None = None, item_key: str | None = None, rerend
             if definition is None:
                 report.anomalies.append({"item": key, "seq": seq, "problem": "the event's item is not in the database"})
                 continue
-            problem = _check(definition, track, transition, from_state, to_state, actor, json.loads(roles))
+            held = role_lists.get(roles)
+            if held is None:
+                held = role_lists[roles] = [r for r in _loads(roles, list) or [] if isinstance(r, str)]
+            problem = _check(definition, track, transition, from_state, to_state, actor, held)
             if problem:
                 report.anomalies.append({"item": key, "seq": seq, "transition": transition, "problem": problem})
             track["state"], track["time"] = to_state, time
             track["actors"].setdefault(transition, set()).add(actor)
-            if rerender and '"documents"' in data:
-                _rerender(session, report, key, seq, json.loads(data))
+            if rerender and isinstance(data, str) and '"documents"' in data:
+                _rerender(session, report, key, seq, _loads(data, dict) or {})
         for item_id, (_, key, workflow_id, definition_hash, state) in items.items():
             if item_key and key != item_key:
                 continue
@@ -85,6 +95,15 @@ def replay(workspace, at: str | None = None, item_key: str | None = None, rerend
                 report.anomalies.append({"item": key, "problem": f"stored state {state!r} differs from the "
                                                                  f"replayed state {track['state']!r}"})
     return report
+
+
+def _loads(text, kind):
+    """A JSON column's value if it is readable and of the expected kind, else None (tampered)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, kind) else None
 
 
 def _check(definition, track, transition, from_state, to_state, actor, roles) -> str | None:
@@ -120,20 +139,23 @@ def _rerender(session, report, key, seq, data) -> None:
     from .renderer import compile_template
 
     for doc in data.get("documents") or []:
+        if not isinstance(doc, dict):
+            continue
         report.documents += 1
-        template, context = load_blob(session, doc["template_sha256"]), load_blob(session, doc["context_sha256"])
+        template, context = (load_blob(session, doc[name]) if isinstance(doc.get(name), str) else None
+                             for name in ("template_sha256", "context_sha256"))
         if template is None or context is None:
-            report.anomalies.append({"item": key, "seq": seq, "document": doc["file"],
+            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
                                      "problem": "the template or context to re-render it is missing"})
             continue
         try:
-            data = compile_template(template, doc["template"]).render(json.loads(context))
+            data = compile_template(template, str(doc.get("template"))).render(json.loads(context))
         except Exception as exc:  # a template that no longer renders is an anomaly to report
-            report.anomalies.append({"item": key, "seq": seq, "document": doc["file"],
+            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
                                      "problem": f"re-rendering failed: {getattr(exc, 'message', exc)}"})
             continue
-        if hashlib.sha256(data).hexdigest() != doc["sha256"]:
-            report.anomalies.append({"item": key, "seq": seq, "document": doc["file"],
+        if hashlib.sha256(data).hexdigest() != doc.get("sha256"):
+            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
                                      "problem": "re-rendered bytes differ from the stored document's sha256"})
         else:
             report.rerendered += 1
