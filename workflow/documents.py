@@ -7,11 +7,20 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 
 from .models import Blob, Event, Item, User
+
+@dataclass
+class Rendered:
+    """What one unit of work rendered: document bytes by sha256, and the documents' records."""
+
+    blobs: dict = field(default_factory=dict)
+    documents: list = field(default_factory=list)
+
 
 CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form"})
 

@@ -63,7 +63,7 @@ class Engine:
                sets: list | tuple = (), comment: str = "") -> dict:
         definition = registry.current(self.ws, workflow_id)
         now = self.now()
-        self._rendered, self._produced = {}, []
+        out = documents.Rendered()
         with self.db.write() as session:
             actor = users.actor(session, login)
             registry.store(session, definition, now.isoformat())
@@ -85,9 +85,9 @@ class Engine:
             session.flush()
             changes = {k: [None, v] for k, v in fields.items()}
             self._append_event(session, item, definition, CREATE, None, actor, comment, changes, {}, now)
-            self._run_automatic(session, item, definition, actor, now)
+            self._run_automatic(session, item, definition, actor, now, out)
             view = self._view(session, item, definition, actor, now)
-        documents.write_files(self.ws, view["key"], self._produced, self._rendered)
+        documents.write_files(self.ws, view["key"], out.documents, out.blobs)
         return view
 
     def fire(self, login: str, key: str, transition_id: str, comment: str = "",
@@ -99,8 +99,7 @@ class Engine:
             with self.db.read() as session:
                 expected_version = self.get_item(session, key).version
         now = self.now()
-        # what the transaction renders; the files are written once it has committed
-        self._rendered, self._produced = {}, []
+        out = documents.Rendered()  # what the transaction renders; files are written after commit
         try:
             with self.db.write() as session:
                 item = self.get_item(session, key)
@@ -115,8 +114,8 @@ class Engine:
                     raise Refused(f"{definition.id} has no transition {transition_id!r} to fire by hand; "
                                   f"exits of {item.state} ({definition.state_title(item.state)}): {exits}",
                                   reason="not_an_exit", transition=transition_id)
-                self._transition(session, item, definition, tr, actor, comment, sets, now, attach)
-                self._run_automatic(session, item, definition, actor, now)
+                self._transition(session, item, definition, tr, actor, comment, sets, now, out, attach)
+                self._run_automatic(session, item, definition, actor, now, out)
                 session.flush()
                 view = self._view(session, item, definition, actor, now)
         except StaleDataError:
@@ -124,12 +123,12 @@ class Engine:
                 item = self.get_item(session, key)
                 raise self._conflict(session, item, expected_version) from None
         # committed: now the files (a failure here loses nothing, `gongwen docs --export` rewrites them)
-        written = documents.write_files(self.ws, view["key"], self._produced, self._rendered)
+        written = documents.write_files(self.ws, view["key"], out.documents, out.blobs)
         view["documents"] = [str(p) for p in written]
         return view
 
     def _transition(self, session, item: Item, definition: Definition, tr: Transition, actor,
-                    comment: str, sets, now: dt.datetime, attach=None) -> None:
+                    comment: str, sets, now: dt.datetime, out: documents.Rendered, attach=None) -> None:
         fields = dict(item.fields)
         if sets and item.state in tr.sources:
             editable = definition.editable_in(item.state, tr)
@@ -161,12 +160,12 @@ class Engine:
         context = documents.render_context(session, self.ws, definition, item, tr, actor, comment, now,
                                            from_state, earlier)
         produced = documents.render_transition(session, self.ws, definition, item, tr, seq, context,
-                                               self._rendered, revision=item.version)
-        self._produced.extend(produced)
+                                               out.blobs, revision=item.version)
+        out.documents.extend(produced)
         data = {"numbers": assigned, "documents": produced, **(attach(session, item) if attach else {})}
         self._append_event(session, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
-    def _run_automatic(self, session, item, definition, actor, now) -> None:
+    def _run_automatic(self, session, item, definition, actor, now, out: documents.Rendered) -> None:
         for _ in range(AUTOMATIC_CHAIN_LIMIT):
             for tr in definition.exits(item.state):
                 if not tr.automatic:
@@ -176,7 +175,7 @@ class Engine:
                                  now.date().isoformat(), now.isoformat())
                 except Refused:
                     continue
-                self._transition(session, item, definition, tr, actor, "(automatic)", (), now)
+                self._transition(session, item, definition, tr, actor, "(automatic)", (), now, out)
                 break
             else:
                 return
