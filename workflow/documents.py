@@ -31,7 +31,8 @@ def canonical_json(value) -> bytes:
 
 def store_blob(session, data: bytes, kind: str) -> str:
     digest = hashlib.sha256(data).hexdigest()
-    if session.get(Blob, digest) is None:
+    # ask for the key only: session.get would load the stored bytes (autoflush covers pending rows)
+    if session.scalar(select(Blob.sha256).where(Blob.sha256 == digest)) is None:
         session.add(Blob(sha256=digest, kind=kind, size=len(data), data=data))
     return digest
 
