@@ -359,26 +359,33 @@ def audit_checkpoint(app: App):
 
 @audit.command("verify")
 @click.option("--checkpoint", "checkpoint", metavar="VALUE|FILE", help="An earlier checkpoint line, or a file holding it.")
+@click.option("--root", "with_root", is_flag=True,
+              help="Compute today's Merkle root too, and print a checkpoint line to keep (nothing is written).")
 @click.pass_obj
-def audit_verify(app: App, checkpoint):
+def audit_verify(app: App, checkpoint, with_root):
     """Check the hash chain, every stored document and every item's state; exit 1 on any problem."""
     from pathlib import Path
 
-    from workflow.audit import parse_checkpoint, verify
+    from workflow.audit import verify
+    from workflow.merkle import checkpoint_line, parse_checkpoint
 
     _auditor(app)
     given = None
     if checkpoint:
         text = Path(checkpoint).read_text(encoding="utf-8") if Path(checkpoint).is_file() else checkpoint
         given = parse_checkpoint(text)
-    report = verify(app.workspace.db, given)
+    report = verify(app.workspace.db, given, root=with_root)
     lines = [f"{'OK' if report.ok else 'BROKEN'}: {report.events} events, {report.items} items, "
-             f"{report.blobs} stored documents; root {report.root}"]
+             f"{report.blobs} stored documents; head {report.head}"]
     for p in report.problems:
         where = f"{p.item or '-'}" + (f" event {p.seq}" if p.seq else "") + (f" (#{p.event_id})" if p.event_id else "")
         lines.append(f"  {p.kind:<20} {where}: {p.message}")
     lines += [f"  note: {n}" for n in report.notes]
-    app.emit(report.as_dict(), "\n".join(lines))
+    result = report.as_dict()
+    if with_root and report.ok:
+        result["line"] = checkpoint_line(report.events, report.root, report.head, app.engine.now().isoformat())
+        lines.append(f"{result['line']}\nkeep this line outside gongwen: it is a checkpoint of the log just verified")
+    app.emit(result, "\n".join(lines))
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -421,7 +428,7 @@ def audit_export(app: App, fmt, output, checkpoint):
     """The full history for an auditor: verify and replay results, every item's timeline."""
     from pathlib import Path
 
-    from workflow.audit import parse_checkpoint
+    from workflow.merkle import parse_checkpoint
     from workflow.errors import BadInput
     from workflow.report import export
 

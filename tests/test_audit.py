@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, YEAR, db_path, inspection_values, plan_values, raw_engine, run_cli
-from workflow import audit, chain
+from workflow import audit, chain, eventlog, merkle
 from workflow.audit import TRUNCATION_NOTE
 
 EVENTS = 12  # what build() writes
@@ -64,15 +65,15 @@ def sql(workspace, statement: str, **params) -> list:
 
 
 def event(workspace, key: str, seq: int) -> dict:
-    columns = [c.strip() for c in f"id, {audit.EVENT_COLUMNS}".split(",")][1:]
-    [row] = sql(workspace, f"SELECT {audit.EVENT_COLUMNS} FROM events WHERE item_key = :key AND seq = :seq",
+    columns = [c.strip() for c in f"id, {eventlog.EVENT_COLUMNS}".split(",")][1:]
+    [row] = sql(workspace, f"SELECT {eventlog.EVENT_COLUMNS} FROM events WHERE item_key = :key AND seq = :seq",
                 key=key, seq=seq)
     return dict(zip(columns, row))
 
 
 def recompute_chain(workspace, from_id: int = 1) -> int:
     """What a careful forger does after an edit: every later hash and prev_hash made consistent again."""
-    rows = sql(workspace, f"SELECT {audit.EVENT_COLUMNS} FROM events ORDER BY id")
+    rows = sql(workspace, f"SELECT {eventlog.EVENT_COLUMNS} FROM events ORDER BY id")
     prev, changed = chain.GENESIS, 0
     for (event_id, _item, key, seq, transition, source, target, actor, roles, comment, changes, data, time,
          definition, _prev, _hash) in rows:
@@ -117,7 +118,7 @@ def history(engine, gw):
 
 
 # -- verify ---------------------------------------------------------------------------------------
-def test_a_clean_workspace_verifies_and_says_what_it_cannot_see(history, gw):
+def test_a_clean_workspace_verifies_and_says_what_it_cannot_see(history, workspace, gw):
     code, report = verify(gw)
     assert code == 0 and report["ok"] and report["problems"] == []
     assert report["events"] == EVENTS and report["items"] == 3 and report["blobs"] > 10
@@ -125,11 +126,22 @@ def test_a_clean_workspace_verifies_and_says_what_it_cannot_see(history, gw):
     human = gw("--as", "zhaomin", "audit", "verify")
     assert human.exit_code == 0 and human.stdout.startswith(f"OK: {EVENTS} events, 3 items")
     assert "deleting the newest events cannot be detected" in human.stdout
-    # with the checkpoint: the log only grew (here: not at all), and the root is the checkpoint's
+    assert report["root"] is None and f"head={report['head']} " in history["checkpoint"]
+    # with the checkpoint: the log only grew (here: not at all)
     code, report = verify(gw, "--checkpoint", history["checkpoint"])
     assert code == 0
     assert report["notes"] == [f"consistent with the checkpoint: the log only grew ({EVENTS} → {EVENTS} events)"]
-    assert f"root={report['root']}" in history["checkpoint"]
+    # --root: today's Merkle root, the checkpoint's, and a line to keep, written nowhere
+    before = sql(workspace, "SELECT count(*) FROM checkpoints")
+    code, report = verify(gw, "--root")
+    assert code == 0 and f"root={report['root']} head={report['head']} " in history["checkpoint"]
+    assert report["line"].startswith(f"gongwen-checkpoint v1 size={EVENTS} root={report['root']} head=")
+    assert sql(workspace, "SELECT count(*) FROM checkpoints") == before
+
+
+def without_head(line: str) -> str:
+    """A checkpoint line as printed before heads were: verify checks it by its Merkle root."""
+    return re.sub(r" head=[0-9a-f]{64}", "", line)
 
 
 def test_growth_after_a_checkpoint_is_consistent(history, engine, gw, tmp_path):
@@ -150,6 +162,23 @@ def test_an_edited_comment_is_named(history, workspace, gw):
     human = gw("--as", "zhaomin", "audit", "verify")
     assert human.exit_code == 1 and human.stdout.startswith("BROKEN")
     assert f"event_altered        {key} event 3" in human.stdout
+
+
+def test_text_json_escapes_verifies_and_its_escaped_spelling_is_caught(history, workspace, engine, gw):
+    """A comment with quotes, a backslash and a line break is hashed in its JSON-escaped form; verify
+    takes such rows apart from the batch and passes them. Storing that escaped spelling as the
+    comment itself would give the same bytes to a careless check: verify names it."""
+    key = history["returned"]
+    said = '请按"三重一大"要求修改。\n路径 C:\\公文\\草稿'
+    engine.fire("wangqiang", key, "approve", said)
+    code, report = verify(gw)
+    assert code == 0, report
+    escaped = json.dumps(said, ensure_ascii=False)[1:-1]
+    assert escaped != said and '\\"' in escaped
+    assert event(workspace, key, 6)["comment"] == said
+    sql(workspace, "UPDATE events SET comment = :c WHERE item_key = :key AND seq = 6", c=escaped, key=key)
+    code, report = verify(gw)
+    assert code == 1 and kinds(report) == [("event_altered", key, 6)]
 
 
 def test_a_deleted_middle_event_is_named(history, workspace, gw):
@@ -237,10 +266,11 @@ def test_a_recomputed_chain_passes_alone_and_fails_against_the_checkpoint(histor
     assert recompute_chain(workspace, edited["id"]) == EVENTS - edited["id"] + 1
     code, report = verify(gw)
     assert code == 0, report  # the chain alone cannot tell
-    code, report = verify(gw, "--checkpoint", history["checkpoint"])
-    assert code == 1
-    assert kinds(report) == [("log_rewritten", None, None)]
-    assert "even if the chain was recomputed" in report["problems"][0]["message"]
+    for line in (history["checkpoint"], without_head(history["checkpoint"])):
+        code, report = verify(gw, "--checkpoint", line)
+        assert code == 1
+        assert kinds(report) == [("log_rewritten", None, None)]
+        assert "even if the chain was recomputed" in report["problems"][0]["message"]
 
 
 @pytest.mark.sqlite_only("deletes a row other tables refer to: SQLite's foreign keys are off for a plain connection")
@@ -283,14 +313,16 @@ def test_any_value_in_any_column_is_detected_not_a_crash(history, workspace):
 
 
 @pytest.mark.parametrize("tamper", ["comment", "delete", "swap", "state", "blob", "tail", "recompute", "grown",
-                                    "grown and rewritten"])
+                                    "grown and rewritten", "deleted and grown"])
 def test_parallel_scan_reports_exactly_what_one_process_does(history, workspace, engine, tamper):
     """verify splits large logs over processes; each way of tampering gives the same report."""
     a = event(workspace, history["published"], 3)
-    if tamper.startswith("grown"):  # the checkpoint's prefix ends inside a part
+    if "grown" in tamper:  # the checkpoint's prefix ends inside a part
         engine.fire("wangqiang", history["returned"], "approve")
         engine.fire("liuyang", history["inspection"], "start_visit",
                     sets=[("self_score", "90"), ("self_report", "自评优秀。")])
+        if tamper == "deleted and grown":  # a gap in the ids: the head is found by its position
+            sql(workspace, "DELETE FROM events WHERE id = :id", id=a["id"])
         if tamper == "grown and rewritten":
             sql(workspace, "UPDATE events SET comment = 'x' WHERE id = :id", id=a["id"])
             recompute_chain(workspace, a["id"])
@@ -310,11 +342,19 @@ def test_parallel_scan_reports_exactly_what_one_process_does(history, workspace,
     else:
         sql(workspace, "UPDATE events SET comment = 'x' WHERE id = :id", id=a["id"])
         recompute_chain(workspace, a["id"])
-    size, root = audit.parse_checkpoint(history["checkpoint"])
-    single = audit.verify(workspace.db, (size, root), workers=1).as_dict()
+    by_head = merkle.parse_checkpoint(history["checkpoint"])
+    by_root = merkle.parse_checkpoint(without_head(history["checkpoint"]))
+    assert by_head[2] and by_root[2] is None
+    single = audit.verify(workspace.db, by_head, workers=1).as_dict()
     assert single["ok"] == (tamper == "grown")
     for workers in (2, 3, 7):
-        assert audit.verify(workspace.db, (size, root), workers=workers).as_dict() == single, workers
+        assert audit.verify(workspace.db, by_head, workers=workers).as_dict() == single, workers
+    # the old line, checked by its Merkle root over the first events: the same findings
+    single_root = audit.verify(workspace.db, by_root, workers=1).as_dict()
+    assert [p["kind"] for p in single_root["problems"]] == [p["kind"] for p in single["problems"]]
+    assert single_root["root"] and single["root"] is None
+    for workers in (2, 3, 7):
+        assert audit.verify(workspace.db, by_root, workers=workers).as_dict() == single_root, workers
 
 
 def test_merkle_root_from_parts_of_any_size_is_the_rfc_9162_root():
@@ -324,15 +364,15 @@ def test_merkle_root_from_parts_of_any_size_is_the_rfc_9162_root():
 
     rng = random.Random(9162)
     for n in [*range(0, 40), 255, 256, 257, 1000]:
-        leaves = [audit.leaf_hash(hashlib.sha256(str(i).encode()).digest()) for i in range(n)]
+        leaves = [merkle.leaf_hash(hashlib.sha256(str(i).encode()).digest()) for i in range(n)]
         for _ in range(4):
             cuts = [0, *sorted(rng.sample(range(n + 1), min(n + 1, rng.randint(0, 4)))), n]
-            nodes = [node for a, b in zip(cuts, cuts[1:]) for node in audit._subtrees(leaves[a:b], a)]
-            assert audit._root_of(nodes) == audit.merkle_root(leaves), (n, cuts)
+            nodes = [node for a, b in zip(cuts, cuts[1:]) for node in merkle.subtrees(leaves[a:b], a)]
+            assert merkle.root_of(nodes) == merkle.merkle_root(leaves), (n, cuts)
     # RFC 9162 2.1.1 for three leaves: MTH = H(0x01 || H(0x01 || l0 || l1) || l2)
-    l0, l1, l2 = (audit.leaf_hash(bytes([i])) for i in range(3))
+    l0, l1, l2 = (merkle.leaf_hash(bytes([i])) for i in range(3))
     node = hashlib.sha256(b"\x01" + l0 + l1).digest()
-    assert audit.merkle_root([l0, l1, l2]) == hashlib.sha256(b"\x01" + node + l2).hexdigest()
+    assert merkle.merkle_root([l0, l1, l2]) == hashlib.sha256(b"\x01" + node + l2).hexdigest()
 
 
 def test_checkpoint_refuses_a_line_that_is_not_one(history, gw):

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from . import audit, registry
+from . import eventlog, registry
 from .definition import CREATE
 
 
@@ -52,7 +52,7 @@ def replay(workspace, at: str | None = None, item_key: str | None = None, rerend
             where = "WHERE item_key = %s"
         progress: dict[int, dict] = {}
         role_lists: dict = {}  # the stored text of actor_roles -> the list (few distinct values)
-        for row in audit.event_rows(session.connection(), where, params):
+        for row in eventlog.event_rows(session.connection(), where, params):
             (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, _changes,
              data, time, _definition, _prev, _hash) = row
             if limit is not None:

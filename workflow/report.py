@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from html import escape
 
-from . import audit, registry
+from . import audit, eventlog, registry
 from .errors import GongwenError
 from .engine import Engine
 from .replay import replay
@@ -85,7 +85,7 @@ def _workflow(workflow_id, version, d, items) -> dict:
 
 def collect(workspace, checkpoint: tuple[int, str] | None = None) -> dict:
     """Everything the three formats show: verify, replay, workflows, items with their events."""
-    verified, replayed = audit.verify(workspace.db, checkpoint), replay(workspace)
+    verified, replayed = audit.verify(workspace.db, checkpoint, root=True), replay(workspace)
     with workspace.db.read() as session:
         connection = session.connection()
         names = dict(connection.exec_driver_sql("SELECT login, name FROM users").all())
@@ -103,7 +103,7 @@ def collect(workspace, checkpoint: tuple[int, str] | None = None) -> dict:
                               "numbers_text": _numbers_text(d, _json(numbers)), "creator": creator,
                               "creator_name": names.get(creator, ""), "created_at": created,
                               "definition_version": version, "events": [], "problems": []}
-        for row in audit.event_rows(connection):
+        for row in eventlog.event_rows(connection):
             item = items.get(row[1])
             if item is None:  # events whose item row is gone
                 item = items[row[1]] = {"key": row[2], "title": "（事项记录已不在数据库中）", "workflow": "",
