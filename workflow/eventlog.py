@@ -1,9 +1,10 @@
 """Reading the event log in order, as stored, and the hot loop of `audit verify` over it.
 
-verify checks each batch of rows as a whole first, with operations that run in C (map, join,
-list comparison, bytes.translate): when every event of the batch matches its hash, links to the
-one before and follows its item's previous event, that is all it needs to know. Only a batch where
-something is off goes through the row-by-row pass, which names each broken event exactly."""
+verify reads the rows in the order of the canonical JSON body's fields, so that one bytes
+formatting gives the body the writer hashed, once a check over the whole batch (in C) has shown
+that no string field holds a character JSON escapes. A batch with a row that does (a quote, a
+line break in a comment) goes through chain.body_from_row itself, row by row: a tampered row
+cannot pass off as one that needed escaping."""
 
 from __future__ import annotations
 
