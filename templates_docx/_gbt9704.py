@@ -3,7 +3,7 @@
 Official documents follow GB/T 9704-2012 (see shared/DOMAIN.md §1): A4, type area 156×225 mm,
 版头 with the red 发文机关标志 and red separator, 2号小标宋 title, 3号仿宋 body on a fixed
 28.9 pt line, headings 一、 黑体 / （一） 楷体 / 1. 仿宋, signature and date 右空四字, 版记 with
-thick/thin separators, page numbers ``— 1 —`` in 4号宋体.
+thick/thin separators floating at the foot of the last page, page numbers ``— 1 —`` in 4号宋体.
 
 All formatting lives in named paragraph styles ("GW …") so that an administrator who edits a
 template in Word sees and keeps them; runs only carry an explicit East Asian font where it differs
@@ -373,18 +373,43 @@ def publicity_note(doc, field="publicity"):
 
 
 def record(doc, date_expr="{{ event.date|cn_date }}", cc="cc"):
-    """版记: thick line, 抄送 (only if given), thin line, 印发机关 + 印发日期, thick line."""
-    blank(doc, 2)
-    rule(doc, size=8)
+    """版记 at the foot of the last page: a table floating at the bottom of the type area, anchored
+    after the body, with thick rules above and below and a thin one between 抄送 (only if given)
+    and 印发机关 + 印发日期."""
+    t = doc.add_table(rows=0, cols=1)
+    tbl_pr = t._tbl.tblPr
+    for child in list(tbl_pr):
+        tbl_pr.remove(child)
+    line = '<w:{0} w:val="single" w:sz="{1}" w:space="0" w:color="000000"/>'
+    tbl_pr.extend(parse_xml('<w:x %s>%s</w:x>' % (nsdecls("w"), xml))[0] for xml in (
+        '<w:tblpPr w:leftFromText="0" w:rightFromText="0" w:topFromText="%d" w:bottomFromText="0" '
+        'w:vertAnchor="margin" w:horzAnchor="page" w:tblpX="%d" w:tblpYSpec="bottom"/>' % (LINE, MARGINS["left"]),
+        '<w:tblOverlap w:val="never"/>',
+        '<w:tblW w:w="%d" w:type="dxa"/>' % TYPE_WIDTH,
+        '<w:tblBorders>%s%s%s</w:tblBorders>' % (line.format("top", 8), line.format("bottom", 8),
+                                                 line.format("insideH", 6)),
+        '<w:tblLayout w:type="fixed"/>',
+        '<w:tblCellMar><w:left w:w="0" w:type="dxa"/><w:right w:w="0" w:type="dxa"/></w:tblCellMar>',
+        '<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" '
+        'w:lastColumn="0" w:noHBand="1" w:noVBand="1"/>'))
+    t.columns[0].width = Twips(TYPE_WIDTH)
+
+    def record_row(*pieces, **ppr):
+        cell = t.add_row().cells[0]
+        cell.width = Twips(TYPE_WIDTH)
+        p = cell.paragraphs[0]
+        _restyle(p, "GW Record", ppr)
+        for piece in pieces:
+            add_run(p, piece)
+
     if cc:
-        tag(doc, "{%%p if %s %%}" % cc)
-        para(doc, "抄送：{{ %s|cn_list }}" % cc, style="GW Record",
-             left=CHAR4 + 3 * CHAR4, hanging=3 * CHAR4, right=CHAR4, line=LINE, keep_next=True)
-        rule(doc, size=6)
-        tag(doc, "{%p endif %}")
-    para(doc, "{{ settings.issuer_name }}办公室", "\t", date_expr + "印发", style="GW Record",
-         left=CHAR4, tabs=[("right", TYPE_WIDTH - CHAR4)], line=LINE, keep_next=True)
-    rule(doc, size=8)
+        record_row("{%%tr if %s %%}" % cc)
+        record_row("抄送：{{ %s|cn_list }}" % cc, left=CHAR4 + 3 * CHAR4, hanging=3 * CHAR4, right=CHAR4,
+                   line=LINE)
+        record_row("{%tr endif %}")
+    record_row("{{ settings.issuer_name }}办公室", "\t", date_expr + "印发", left=CHAR4,
+               tabs=[("right", TYPE_WIDTH - CHAR4)], line=LINE)
+    para(doc, style="GW Rule", line=20)   # the body must end with a paragraph: the table's anchor
 
 
 # --- tables ---------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """LibreOffice converts every shipped template, rendered with its sample context, to a PDF (one
-soffice call for all of them); the Chinese text survives (pdftotext, when poppler-utils is
-installed); without soffice, convert_to_pdf refuses with one line. CI installs LibreOffice."""
+soffice call for all of them); the Chinese text survives and the 版记 sits at the foot of the last
+page (pdftotext, when poppler-utils is installed); without soffice, convert_to_pdf refuses with one line. CI installs LibreOffice."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,16 @@ def pdf_text(pdf: Path) -> str:
     done = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"],
                           capture_output=True, timeout=60, check=True)
     return done.stdout.decode("utf-8")
+
+
+def last_page_lines(pdf: Path) -> tuple[int, float, list[tuple[float, str]]]:
+    """(pages, page height in pt, [(yMax, text)] of the last page's lines) from pdftotext -bbox-layout."""
+    done = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, timeout=60, check=True)
+    pages = re.findall(r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', done.stdout.decode("utf-8"), re.S)
+    lines = [(float(y_max), "".join(re.findall(r">([^<]*)</word>", words))) for y_max, words in
+             re.findall(r'<line xMin="[\d.]+" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</line>',
+                        pages[-1][1], re.S)]
+    return len(pages), float(pages[-1][0]), lines
 
 
 def test_every_template_converts_to_pdf(tmp_path):
@@ -67,6 +79,17 @@ def test_every_template_converts_to_pdf(tmp_path):
     flat = "".join(notice.split())  # the layout may space or wrap characters
     assert "某某县教育局" in flat
     assert sample_context("plan")["numbers"]["doc_number"] in flat  # 某教发〔2024〕12号
+
+    # GB/T 9704: the 版记 sits at the foot of the last page, its 印发 line the last of the type area
+    with_record = [pdf for pdf, source in zip(pdfs, files)
+                   if b'w:tblpYSpec="bottom"' in zipfile.ZipFile(source).read("word/document.xml")]
+    assert len(with_record) >= 8
+    for pdf in with_record:
+        pages, height, lines = last_page_lines(pdf)
+        bottom = height - 1984 / 20  # the type area ends 35 mm above the page's bottom edge
+        printed = [y_max for y_max, text in lines if text.endswith("印发")]
+        assert printed, (pdf.name, lines[-3:])
+        assert bottom - 28.9 < printed[-1] <= bottom + 1, (pdf.name, pages, printed[-1], bottom)
 
 
 def test_convert_to_pdf_without_soffice_is_one_line(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from docx.oxml.ns import qn
 from docx.shared import Pt
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,5 +69,15 @@ def test_official_documents_have_the_gbt9704_page(name):
 
 @pytest.mark.parametrize("name", OFFICIAL)
 def test_official_documents_carry_the_record_block(name):
-    text = "\n".join(p.text for p in docx.Document(str(REPO / "templates_docx" / name)).paragraphs)
-    assert "印发" in text and "event.date" in text  # 版记: 印发机关 and 印发日期
+    """版记: 印发机关 and 印发日期 in the last table, which floats at the bottom of the type area
+    (anchored after the body, so on the last page), with thick rules above and below."""
+    document = docx.Document(str(REPO / "templates_docx" / name))
+    record = document.tables[-1]
+    text = "\n".join(cell.text for row in record.rows for cell in row.cells)
+    assert "印发" in text and "|cn_date" in text
+    assert record._tbl.getnext() is document.paragraphs[-1]._p  # nothing of the body after it
+    position = record._tbl.tblPr.find(qn("w:tblpPr"))
+    assert position is not None and position.get(qn("w:tblpYSpec")) == "bottom"
+    assert position.get(qn("w:vertAnchor")) == "margin"
+    borders = record._tbl.tblPr.find(qn("w:tblBorders"))
+    assert [borders.find(qn(f"w:{side}")).get(qn("w:sz")) for side in ("top", "bottom")] == ["8", "8"]
