@@ -355,10 +355,34 @@ def body(doc, *pieces):
 
 
 def signature(doc, date_expr, issuer="{{ settings.issuer_name }}"):
-    """署名 and 成文日期, right-aligned 右空四字, after room for the seal."""
-    blank(doc, 2)
+    """署名 and 成文日期, right-aligned 右空四字, after room for the seal; never alone on a page
+    (no 孤章): the end of the text before them moves along when they do not fit."""
+    _keep_with_next(doc)
+    for _ in range(2):
+        para(doc, **dict(STYLES["GW Body"][1], keep_next=True))
     para(doc, issuer, style="GW Signature")
     para(doc, date_expr, style="GW Signature")
+
+
+def _keep_with_next(doc):
+    """Keep-with-next on the last paragraph of text before this point, unless a table or a loop
+    ends the text (chaining a loop's paragraph would chain all of them). Word then moves that
+    paragraph's last lines along with what follows; LibreOffice moves the whole paragraph."""
+    for element in reversed(list(doc.element.body.iterchildren(qn("w:p"), qn("w:tbl")))):
+        text = "".join(element.itertext()).strip()
+        if element.tag == qn("w:tbl") or text.startswith("{%p endfor"):
+            return
+        if text.startswith("{%p"):
+            continue
+        ppr = element.get_or_add_pPr()
+        if ppr.find(qn("w:keepNext")) is None:
+            style = ppr.find(qn("w:pStyle"))
+            keep = OxmlElement("w:keepNext")
+            if style is not None:
+                style.addnext(keep)
+            else:
+                ppr.insert(0, keep)
+        return
 
 
 def publicity_note(doc, field="publicity"):

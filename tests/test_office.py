@@ -104,3 +104,30 @@ def test_convert_to_pdf_without_soffice_is_one_line(tmp_path, monkeypatch):
     assert message == ("--pdf needs LibreOffice (soffice), which is not installed: "
                        "apt-get install libreoffice-writer")
     assert "\n" not in message and not (tmp_path / "out").exists()
+
+
+def test_the_signature_never_stands_alone_on_a_page(tmp_path):
+    """GB/T 9704 allows no 孤章: the 署名 and 成文日期 never open a page with no text above them.
+    The notice's last paragraph grows a line at a time (0 to 18 lines: it ends the text at the
+    foot of page 1, then on each line of page 2 where it and the signature fit on one page); the
+    signature must take the text's end along. (A last paragraph longer than that is split by Word,
+    which keeps its last lines with the signature; LibreOffice moves a paragraph whole.)"""
+    if office.find_soffice() is None or shutil.which("pdftotext") is None:
+        print("skipped: needs LibreOffice and pdftotext (CI installs both)")
+        pytest.skip("LibreOffice or pdftotext is not installed")
+    files = []
+    for lines in range(19):
+        context = sample_context("plan")
+        context.update(department="教育" * 14 * lines + "办公室", drafter_phone="0571-12345678")
+        path = tmp_path / f"notice-{lines:02d}.docx"
+        path.write_bytes(render(REPO / "templates_docx" / "plan" / "印发通知.docx", context))
+        files.append(path)
+    alone = []
+    for pdf in office.convert_to_pdf(files, tmp_path / "pdf"):
+        done = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"],
+                              capture_output=True, timeout=60, check=True)
+        for page in done.stdout.decode("utf-8").split("\f"):
+            text = [line.strip() for line in page.splitlines() if line.strip()]
+            if "某某县教育局" in text and text.index("某某县教育局") == 0:
+                alone.append(pdf.stem)
+    assert not alone, alone
