@@ -401,22 +401,10 @@ def record(doc, date_expr="{{ event.date|cn_date }}", cc="cc"):
     after the body, with thick rules above and below and a thin one between 抄送 (only if given)
     and 印发机关 + 印发日期."""
     t = doc.add_table(rows=0, cols=1)
-    tbl_pr = t._tbl.tblPr
-    for child in list(tbl_pr):
-        tbl_pr.remove(child)
-    line = '<w:{0} w:val="single" w:sz="{1}" w:space="0" w:color="000000"/>'
-    tbl_pr.extend(parse_xml('<w:x %s>%s</w:x>' % (nsdecls("w"), xml))[0] for xml in (
+    _table_properties(t, [TYPE_WIDTH], [("top", 8), ("bottom", 8), ("insideH", 6)], 0, placed=(
         '<w:tblpPr w:leftFromText="0" w:rightFromText="0" w:topFromText="%d" w:bottomFromText="0" '
-        'w:vertAnchor="margin" w:horzAnchor="page" w:tblpX="%d" w:tblpYSpec="bottom"/>' % (LINE, MARGINS["left"]),
-        '<w:tblOverlap w:val="never"/>',
-        '<w:tblW w:w="%d" w:type="dxa"/>' % TYPE_WIDTH,
-        '<w:tblBorders>%s%s%s</w:tblBorders>' % (line.format("top", 8), line.format("bottom", 8),
-                                                 line.format("insideH", 6)),
-        '<w:tblLayout w:type="fixed"/>',
-        '<w:tblCellMar><w:left w:w="0" w:type="dxa"/><w:right w:w="0" w:type="dxa"/></w:tblCellMar>',
-        '<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" '
-        'w:lastColumn="0" w:noHBand="1" w:noVBand="1"/>'))
-    t.columns[0].width = Twips(TYPE_WIDTH)
+        'w:vertAnchor="margin" w:horzAnchor="page" w:tblpX="%d" w:tblpYSpec="bottom"/>'
+        '<w:tblOverlap w:val="never"/>' % (LINE, MARGINS["left"])))
 
     def record_row(*pieces, **ppr):
         cell = t.add_row().cells[0]
@@ -444,28 +432,32 @@ def table(container, widths, small=False):
     """A bordered, fixed-layout table as wide as the columns given (twips)."""
     t = container.add_table(rows=0, cols=len(widths))
     t._gw_small = small
-    tbl_pr = t._tbl.tblPr
-    for child in list(tbl_pr):
-        if child.tag != qn("w:tblStyle"):
-            tbl_pr.remove(child)
-    style = tbl_pr.find(qn("w:tblStyle"))
-    if style is not None:
-        tbl_pr.remove(style)
-    border = '<w:{0} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
-    tbl_pr.extend(parse_xml('<w:x %s>%s</w:x>' % (nsdecls("w"), xml))[0] for xml in (
-        '<w:tblW w:w="%d" w:type="dxa"/>' % sum(widths),
-        '<w:jc w:val="center"/>',
-        '<w:tblBorders>%s</w:tblBorders>' % "".join(border.format(s) for s in (
-            "top", "left", "bottom", "right", "insideH", "insideV")),
-        '<w:tblLayout w:type="fixed"/>',
-        '<w:tblCellMar><w:left w:w="85" w:type="dxa"/><w:right w:w="85" w:type="dxa"/>'
-        '</w:tblCellMar>',
-        '<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" '
-        'w:lastColumn="0" w:noHBand="1" w:noVBand="1"/>'))
-    for col, width in zip(t.columns, widths):
-        col.width = Twips(width)
+    _table_properties(t, widths, [(side, 4) for side in ("top", "left", "bottom", "right", "insideH", "insideV")],
+                      85, jc="center")
     t._gw_widths = widths
     return t
+
+
+def _table_properties(t, widths, borders, cell_margin, placed="", jc=None):
+    """Replace a table's properties: fixed column widths (twips), single black borders as (side,
+    size in eighths of a point), left and right cell margins (twips), and optionally where it floats
+    (``placed``: w:tblpPr and w:tblOverlap XML) or its alignment."""
+    tbl_pr = t._tbl.tblPr
+    for child in list(tbl_pr):
+        tbl_pr.remove(child)
+    border = '<w:{0} w:val="single" w:sz="{1}" w:space="0" w:color="000000"/>'
+    tbl_pr.extend(parse_xml('<w:x %s>%s</w:x>' % (nsdecls("w"), "".join((      # schema order
+        placed,
+        '<w:tblW w:w="%d" w:type="dxa"/>' % sum(widths),
+        '<w:jc w:val="%s"/>' % jc if jc else "",
+        '<w:tblBorders>%s</w:tblBorders>' % "".join(border.format(side, size) for side, size in borders),
+        '<w:tblLayout w:type="fixed"/>',
+        '<w:tblCellMar><w:left w:w="{0}" w:type="dxa"/><w:right w:w="{0}" w:type="dxa"/>'
+        '</w:tblCellMar>'.format(cell_margin),
+        '<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" '
+        'w:lastColumn="0" w:noHBand="1" w:noVBand="1"/>')))))
+    for col, width in zip(t.columns, widths):
+        col.width = Twips(width)
 
 
 def row(t, *cells, height=None, header=False):
