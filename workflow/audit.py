@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import chain, eventlog, merkle
 from .eventlog import Problem, event_rows, text as _text, unhex as _unhex
-from .merkle import checkpoint_line, leaf_hash, merkle_root
+from .merkle import checkpoint_line, merkle_root
 
 TRUNCATION_NOTE = ("without an earlier checkpoint, deleting the newest events cannot be detected: "
                    "keep the line printed by `gongwen audit checkpoint` outside the system")
@@ -37,7 +37,8 @@ class VerifyReport:
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "events": self.events, "items": self.items, "blobs": self.blobs,
-                "root": self.root or None, "head": self.head, "problems": [p.as_dict() for p in self.problems], "notes": self.notes}
+                "root": self.root or None, "head": self.head, "problems": [p.as_dict() for p in self.problems],
+                "notes": self.notes}
 
 
 def _scan_range(connection, bounds: tuple = (), leaves: bool = True, mark: int | None = None) -> eventlog.Scan:
@@ -101,31 +102,33 @@ def _scan_log(db, connection, workers: int | None, size: int | None, leaves: boo
         return Log([eventlog.Scan(start=0)], 0)
     log = Log([], high - low + 1, low + position if position is not None else None)
     count = _workers(workers, log.span)
-    if count == 1:
-        log.scans.append(_scan_range(connection, (), leaves, log.mark))
-        if leaves:
-            log.scans[0].place(0, size)
-        return log
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    step = -(-log.span // count)
-    bounds = [(a, min(a + step - 1, high)) for a in range(low, high + 1, step)]
-    with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_scan_part, db.url, a, b, i == 0, size, leaves, log.mark)
-                   for i, (a, b) in enumerate(bounds[:-1])]
-        mine = _scan_range(connection, bounds[-1], leaves, log.mark)
-        kept = mine.leaves
-        if leaves:  # while the others finish: where it is unless ids have gaps
-            mine.place(bounds[-1][0] - low, size)
-        log.scans = [f.result() for f in futures] + [mine]
+    log.scans = ([_scan_range(connection, (), leaves, log.mark)] if count == 1
+                 else _scan_parts(db, connection, low, high, count, size, leaves, log.mark))
     start = 0
     for scan in log.scans:
         if leaves and scan.start != start:
-            scan.leaves = kept if scan is mine else scan.leaves
             scan.place(start, size)
-        scan.start, start = start, start + scan.count
+        scan.start, scan.leaves, start = start, [], start + scan.count
     return log
+
+
+def _scan_parts(db, connection, low: int, high: int, count: int, size: int | None, leaves: bool,
+                mark: int | None) -> list[eventlog.Scan]:
+    """The log in `count` id ranges: the others in forked processes, the last one here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    step = -(-(high - low + 1) // count)
+    bounds = [(a, min(a + step - 1, high)) for a in range(low, high + 1, step)]
+    with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_scan_part, db.url, a, b, i == 0, size, leaves, mark)
+                   for i, (a, b) in enumerate(bounds[:-1])]
+        mine = _scan_range(connection, bounds[-1], leaves, mark)
+        if leaves:  # placed while the others finish, where it is unless ids have gaps (leaves kept till known)
+            kept = mine.leaves
+            mine.place(bounds[-1][0] - low, size)
+            mine.leaves = kept
+        return [f.result() for f in futures] + [mine]
 
 
 def _hash_at(connection, log: Log, position: int) -> str:
@@ -273,8 +276,7 @@ def make_checkpoint(db, login: str, when: str) -> dict:
 
     with db.engine.connect() as connection:
         hashes = [row[0] for row in connection.exec_driver_sql("SELECT hash FROM events ORDER BY id")]
-    leaves = [leaf_hash(digest) if digest is not None else merkle.odd_leaf(stored)
-              for stored in hashes for digest in [_unhex(stored)]]
+    leaves = [merkle.stored_leaf(stored, _unhex(stored)) for stored in hashes]
     root, head = merkle_root(leaves), _text(hashes[-1]) if hashes else chain.GENESIS
     with db.write() as session:
         session.add(Checkpoint(size=len(leaves), root=root, made_at=when, made_by=login))

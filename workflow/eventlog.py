@@ -27,8 +27,8 @@ BODY = (b'{"actor":"%s","changes":%s,"comment":"%s","data":%s,"definition":"%s",
         b'"roles":%s,"seq":%d,"time":"%s","to":"%s","transition":"%s"}')
 BODY_FIELDS = itemgetter(slice(0, 12))
 QUOTED = [itemgetter(i) for i in (0, 2, 4, 6, 9, 10, 11)]  # the string fields but from, which has its quotes
-DATA, FROM, KEY, SEQ, TO = itemgetter(3), itemgetter(5), itemgetter(6), itemgetter(8), itemgetter(10)
-PREV, HASH, ID, ITEM = itemgetter(12), itemgetter(13), itemgetter(14), itemgetter(15)
+DATA, FROM, KEY, SEQ = itemgetter(3), itemgetter(5), itemgetter(6), itemgetter(8)
+PREV, HASH, ID = itemgetter(12), itemgetter(13), itemgetter(14)
 SAFE = bytes(0 if b < 0x20 or b in b'"\\' else 1 for b in range(256))  # 0: a byte JSON escapes
 DIGEST_REF = re.compile(rb'sha256":"(.{64})', re.S)  # candidates: audit reads exactly which are referenced when one is missing
 _sha, _digest = hashlib.sha256, type(hashlib.sha256()).digest
@@ -193,7 +193,7 @@ def _scan(batches, with_leaves: bool, mark: int | None) -> Scan:
         if not with_leaves:
             continue
         if None in raws:
-            leaves += [merkle.leaf_hash(r) if r is not None else merkle.odd_leaf(HASH(row)) for r, row in zip(raws, rows)]
+            leaves += [merkle.stored_leaf(HASH(row), raw) for raw, row in zip(raws, rows)]
         else:
             leaves += merkle.leaf_hashes(raws)
     found.last_hash = previous or b""

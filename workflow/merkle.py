@@ -23,8 +23,11 @@ def leaf_hashes(entries: list[bytes]) -> list[bytes]:
     return list(map(_digest, map(_sha, map(b"\x00".__add__, entries))))
 
 
-def odd_leaf(stored) -> bytes:
-    """The leaf of an event whose stored hash is not hexadecimal (it differs from any real one)."""
+def stored_leaf(stored, raw: bytes | None) -> bytes:
+    """The leaf of an event: of its stored hash's bytes (`raw`), or, when the stored hash is not
+    hexadecimal (raw None), of a marked form of the stored value (it differs from any real leaf)."""
+    if raw is not None:
+        return leaf_hash(raw)
     return leaf_hash(b"\xff" + (stored if isinstance(stored, bytes) else str(stored).encode()))
 
 
