@@ -34,11 +34,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workflow import admin, audit, chain, eventlog, registry, users  # noqa: E402
-from workflow.demo import USERS  # noqa: E402
-from workflow.models import Blob, CanonicalJSON, Event, Item  # noqa: E402
-from workflow.replay import replay  # noqa: E402
-from workflow.workspace import Workspace, init  # noqa: E402
+from workflow.audit import eventlog
+from workflow.audit import verify as audit
+from workflow.audit.replay import replay  # noqa: E402
+from workflow.demo.run import USERS  # noqa: E402
+from workflow.engine import (
+    admin,
+    registry,
+    users,
+)
+from workflow.store import chain
+from workflow.store.orm import Blob, CanonicalJSON, Event, Item  # noqa: E402
+from workflow.store.workspace import Workspace, init  # noqa: E402
 
 TARGETS = {"verify": 200_000, "replay": 50_000}
 BATCH = 20_000

@@ -27,9 +27,9 @@ import clerk_worker as worker  # noqa: E402
 
 
 def workspace(root: Path, db_url: str | None):
-    from workflow import admin, users
-    from workflow.demo import USERS
-    from workflow.workspace import init
+    from workflow.demo.run import USERS
+    from workflow.engine import admin, users
+    from workflow.store.workspace import init
 
     ws = init(root, db_url=db_url)
     admin.bootstrap_admin(ws, "admin")
@@ -46,7 +46,7 @@ def pg_database(server) -> str:
 
 
 def run(folder: Path, db_url: str | None, processes: int, items: int) -> dict:
-    from workflow.audit import verify
+    from workflow.audit.verify import verify
 
     ws = workspace(folder / "ws", db_url)
     shares = [items // processes + (1 if i < items % processes else 0) for i in range(processes)]

@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # templates_docx.sample_context and, from a checkout, workflow
 
 from templates_docx.sample_context import sample_context  # noqa: E402
-from workflow.cnformat import FILTERS  # noqa: E402
-from workflow import renderer  # noqa: E402
-from workflow.renderer import render  # noqa: E402
+from workflow.documents import renderer  # noqa: E402
+from workflow.documents.cnformat import FILTERS  # noqa: E402
+from workflow.documents.renderer import render  # noqa: E402
 
 TARGET = 10.0
 ONE_PAGE = ROOT / "templates_docx" / "plan" / "印发通知.docx"
@@ -116,7 +116,7 @@ def compare(label: str, path: Path, context: dict, runs: int, env) -> tuple[floa
     theirs = render_docxtpl(path, context, env)
     try:
         ours_text, theirs_text = body_text(ours), body_text(theirs)
-    except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not stop here
+    except Exception as exc:
         print(f"WARNING {label}: an output does not open in python-docx: {exc}")
     else:
         if ours_text != theirs_text:

@@ -5,8 +5,25 @@ label cells hold exactly the label text, with the value in the next cell, so a r
 be read back by label. Earlier opinions come from ``history``; the current step from ``event``.
 """
 
-from _gbt9704 import (GREY, HEITI, KAITI, LINE, R, XBS, Cell, Check, blank, custom_property,
-                      fields, new_document, para, row, table, tag, tag_row)
+from _gbt9704 import (
+    GREY,
+    HEITI,
+    KAITI,
+    LINE,
+    XBS,
+    Cell,
+    Check,
+    R,
+    blank,
+    custom_property,
+    fields,
+    new_document,
+    para,
+    row,
+    table,
+    tag,
+    tag_row,
+)
 
 FORM = [1600, 2822, 1600, 2822]                 # label, value, label, value = type area width
 LANDSCAPE_MARGINS = {"top": 1588, "bottom": 1588, "left": 1440, "right": 1440}

@@ -164,9 +164,9 @@ def style_id(name):
 def _setup_styles(doc):
     """Document defaults and Normal: 3号仿宋_GB2312 / Times New Roman, language zh-CN."""
     styles = doc.styles.element
-    base_rpr = ('<w:rPr><w:rFonts w:ascii="{l}" w:eastAsia="{f}" w:hAnsi="{l}" w:cs="{l}"/>'
+    base_rpr = (f'<w:rPr><w:rFonts w:ascii="{LATIN}" w:eastAsia="{FANGSONG}" w:hAnsi="{LATIN}" w:cs="{LATIN}"/>'
                 '<w:sz w:val="32"/><w:szCs w:val="32"/><w:lang w:val="en-US" w:eastAsia="zh-CN" '
-                'w:bidi="ar-SA"/></w:rPr>').format(l=LATIN, f=FANGSONG)
+                'w:bidi="ar-SA"/></w:rPr>')
     spacing = '<w:spacing w:after="0" w:line="240" w:lineRule="auto"/>'
     defaults = styles.find(qn("w:docDefaults"))
     defaults.getparent().replace(defaults, parse_xml(
@@ -257,8 +257,7 @@ def _restyle(p, style, ppr=None):
 def add_checkbox(p, tag):
     """An unticked checkbox content control (w14:checkbox, ☐/☒ in MS Gothic) as Word writes it:
     a run-level w:sdt whose content is one run holding ☐. Its w:id is derived from the tag."""
-    fonts = '<w:rFonts w:ascii="{0}" w:eastAsia="{0}" w:hAnsi="{0}" w:hint="eastAsia"/>'.format(
-        CHECK_FONT)
+    fonts = f'<w:rFonts w:ascii="{CHECK_FONT}" w:eastAsia="{CHECK_FONT}" w:hAnsi="{CHECK_FONT}" w:hint="eastAsia"/>'
     sdt = parse_xml(
         '<w:sdt %s><w:sdtPr><w:rPr>%s</w:rPr><w:tag w:val=%s/><w:id w:val="%d"/>'
         '<w14:checkbox><w14:checked w14:val="0"/>'
@@ -452,8 +451,8 @@ def _table_properties(t, widths, borders, cell_margin, placed="", jc=None):
         '<w:jc w:val="%s"/>' % jc if jc else "",
         '<w:tblBorders>%s</w:tblBorders>' % "".join(border.format(side, size) for side, size in borders),
         '<w:tblLayout w:type="fixed"/>',
-        '<w:tblCellMar><w:left w:w="{0}" w:type="dxa"/><w:right w:w="{0}" w:type="dxa"/>'
-        '</w:tblCellMar>'.format(cell_margin),
+        f'<w:tblCellMar><w:left w:w="{cell_margin}" w:type="dxa"/><w:right w:w="{cell_margin}" w:type="dxa"/>'
+        '</w:tblCellMar>',
         '<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" '
         'w:lastColumn="0" w:noHBand="1" w:noVBand="1"/>')))))
     for col, width in zip(t.columns, widths):
@@ -565,7 +564,7 @@ def _add_custom_part(content_types, rels):
     used = {r.get("Id") for r in root}
     rid = next("rId%d" % i for i in range(1, len(used) + 2) if "rId%d" % i not in used)
     etree.SubElement(root, "{%s}Relationship" % ns, Id=rid, Type=CUSTOM_REL, Target=CUSTOM_PART)
-    dump = lambda el: etree.tostring(el, xml_declaration=True, encoding="UTF-8",  # noqa: E731
+    dump = lambda el: etree.tostring(el, xml_declaration=True, encoding="UTF-8",
                                      standalone=True)
     return dump(types), dump(root)
 

@@ -25,9 +25,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import _forms as forms  # noqa: E402
-from _gbt9704 import (CN_SET_TAG, HEITI, KAITI, R, RED, XBS, banner, blank, body,  # noqa: E402
-                      heading, new_document, page_borders, para, publicity_note, record, row,
-                      save, signature, table, tag, tag_row, title_block)
+from _gbt9704 import (  # noqa: E402
+    CN_SET_TAG,
+    HEITI,
+    KAITI,
+    RED,
+    XBS,
+    R,
+    banner,
+    blank,
+    body,
+    heading,
+    new_document,
+    page_borders,
+    para,
+    publicity_note,
+    record,
+    row,
+    save,
+    signature,
+    table,
+    tag,
+    tag_row,
+    title_block,
+)
 
 ROOT = os.path.dirname(HERE)
 

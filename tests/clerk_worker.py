@@ -52,10 +52,10 @@ def _wait_for(start: str | None) -> None:
 
 
 def _open(home: str):
-    from workflow import registry
-    from workflow.engine import Engine
-    from workflow.renderer import compile_template
-    from workflow.workspace import Workspace
+    from workflow.documents.renderer import compile_template
+    from workflow.engine import registry
+    from workflow.engine.engine import Engine
+    from workflow.store.workspace import Workspace
 
     workspace = Workspace(Path(home))
     engine = Engine(workspace)
@@ -181,10 +181,10 @@ def database_facts(url: str) -> dict:
     items (state, version, numbers), events per item, assigned numbers, counters, blob digests."""
     from sqlalchemy import create_engine, text
 
-    from workflow.db import normalise_url
+    from workflow.store.db import normalise_url
 
     engine = create_engine(normalise_url(url))
-    loads = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731 (JSON is text on SQLite)
+    loads = lambda v: json.loads(v) if isinstance(v, str) else v
     try:
         with engine.connect() as c:
             items = {r.id: {"key": r.key, "state": r.state, "version": r.version, "numbers": loads(r.numbers),
@@ -271,8 +271,8 @@ def main(argv=None) -> int:
 
     if args.mode == "cli":
         import cli
-        import workflow.engine  # noqa: F401 (imported before the start, as a warm CLI would have it)
-        import workflow.workspace  # noqa: F401
+        import workflow.engine.engine
+        import workflow.store.workspace  # noqa: F401
 
         _wait_for(args.start)
         return cli.cli.main(["--home", args.home, *args.rest], prog_name="gongwen", standalone_mode=False)

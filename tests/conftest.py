@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from workflow import admin, users
-from workflow.demo import USERS as DEMO_USERS
-from workflow.engine import Engine
-from workflow.workspace import init
+from workflow.demo.run import USERS as DEMO_USERS
+from workflow.engine import admin, users
+from workflow.engine.engine import Engine
+from workflow.store.workspace import init
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = "2025-03-10T09:00:00"  # fixed clock (Engine.now honours GONGWEN_NOW)
@@ -128,7 +128,7 @@ def raw_engine(ws):
     """A separate engine on the workspace's database (not the one gongwen uses)."""
     from sqlalchemy import create_engine
 
-    from workflow.db import normalise_url
+    from workflow.store.db import normalise_url
 
     return create_engine(normalise_url(ws.db_url))
 
@@ -159,7 +159,7 @@ def item_row(ws, key: str) -> dict:
                                         {"id": row["id"]}).all()
     finally:
         engine.dispose()
-    loads = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731 (JSON is text on SQLite)
+    loads = lambda v: json.loads(v) if isinstance(v, str) else v
     return {**dict(row), "fields": loads(row["fields"]), "numbers": loads(row["numbers"]),
             "events": [tuple(e) for e in events]}
 

@@ -17,10 +17,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import NOW, YEAR, db_path, inspection_values, plan_values, raw_engine, run_cli
-from workflow import audit, chain, eventlog, merkle
-from workflow.audit import TRUNCATION_NOTE
+
+from workflow.audit import eventlog, merkle
+from workflow.audit import verify as audit
+from workflow.audit.verify import TRUNCATION_NOTE
+from workflow.store import chain
 
 EVENTS = 12  # what build() writes
 
@@ -285,8 +287,8 @@ def test_a_deleted_item_and_a_changed_key_are_named(history, workspace, gw):
 def test_any_value_in_any_column_is_detected_not_a_crash(history, workspace):
     from sqlalchemy.exc import DBAPIError
 
-    from workflow import report as report_module
-    from workflow.replay import replay
+    from workflow.audit import report as report_module
+    from workflow.audit.replay import replay
 
     target = event(workspace, history["returned"], 3)
     tried = 0
@@ -363,7 +365,7 @@ def test_merkle_root_from_parts_of_any_size_is_the_rfc_9162_root():
     import random
 
     rng = random.Random(9162)
-    for n in [*range(0, 40), 255, 256, 257, 1000]:
+    for n in [*range(40), 255, 256, 257, 1000]:
         leaves = [merkle.leaf_hash(hashlib.sha256(str(i).encode()).digest()) for i in range(n)]
         for _ in range(4):
             cuts = [0, *sorted(rng.sample(range(n + 1), min(n + 1, rng.randint(0, 4)))), n]
@@ -384,7 +386,7 @@ def test_checkpoint_refuses_a_line_that_is_not_one(history, gw):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """`gongwen demo` once for the module (read only): three items from draft to publish."""
-    from workflow.demo import run_demo
+    from workflow.demo.run import run_demo
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GONGWEN_NOW", NOW)

@@ -8,10 +8,10 @@ import getpass
 import json
 
 import pytest
-
 from conftest import YEAR, plan_values, run_cli, run_subprocess, snapshot
-from workflow import admin, users
-from workflow.engine import Engine
+
+from workflow.engine import admin, users
+from workflow.engine.engine import Engine
 
 
 def as_json(result) -> dict:

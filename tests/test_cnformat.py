@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from workflow.cnformat import FILTERS, cn_date, cn_date_upper, cn_list, doc_number, wan_yuan
+from workflow.documents.cnformat import FILTERS, cn_date, cn_date_upper, cn_list, doc_number, wan_yuan
 
 
 @pytest.mark.parametrize("value, expected", [

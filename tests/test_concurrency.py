@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import clerk_worker as worker
+import pytest
 from conftest import NOW, plan_values
-from workflow.audit import verify
+
+from workflow.audit.verify import verify
 
 PROCESSES = {"sqlite": 4, "postgresql": 8}
 ITEMS_EACH = 200

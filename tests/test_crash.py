@@ -20,12 +20,11 @@ import random
 import signal
 import time
 
+import clerk_worker as worker
 from click.testing import CliRunner
 
 from cli import cli
-
-import clerk_worker as worker
-from workflow.audit import verify
+from workflow.audit.verify import verify
 
 KILLS = 50
 MAX_DELAY = 0.300

@@ -7,9 +7,9 @@ import json
 import shutil
 
 import pytest
-
 from conftest import REPO, run_cli
-from workflow.definition import load_file
+
+from workflow.definition.loader import load_file
 from workflow.errors import DefinitionError
 
 # A small valid definition; the cases below break it at a known line.

@@ -9,10 +9,11 @@ import json
 
 import docx
 import pytest
-
 from conftest import YEAR, plan_values, snapshot
-from workflow import documents, registry
+
+from workflow.engine import registry
 from workflow.errors import BadInput
+from workflow.store import blobs
 
 
 def write_template(path, *paragraphs):
@@ -46,14 +47,14 @@ def test_documents_are_stored_with_their_template_and_context(engine, workspace)
     text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
     assert f"某教发〔{YEAR}〕1号" in text and "某某县教育局2025年工作要点" in text
     with workspace.db.read() as session:
-        assert documents.load_blob(session, doc["sha256"]) == data
+        assert blobs.load_blob(session, doc["sha256"]) == data
         template = (workspace.templates_dir / "plan" / "印发通知.docx").read_bytes()
-        assert documents.load_blob(session, doc["template_sha256"]) == template
-        context = json.loads(documents.load_blob(session, doc["context_sha256"]))
+        assert blobs.load_blob(session, doc["template_sha256"]) == template
+        context = json.loads(blobs.load_blob(session, doc["context_sha256"]))
     assert context["numbers"]["doc_number"] == f"某教发〔{YEAR}〕1号"
     assert context["event"]["actor_name"] == "陈静" and context["title"] == f"某某县教育局{YEAR}年工作要点"
     # the stored template and context render the stored bytes again, byte for byte
-    from workflow.renderer import render
+    from workflow.documents.renderer import render
 
     assert render(template, context, "plan/印发通知.docx") == data
 
@@ -109,7 +110,7 @@ def test_docs_lists_and_exports(gw, engine, workspace, tmp_path):
 
 
 def test_docs_pdf_without_libreoffice_is_one_line(gw, engine, monkeypatch, tmp_path):
-    from workflow import office
+    from workflow.documents import office
 
     key = to_signed(engine)
     monkeypatch.setattr(office, "find_soffice", lambda: None)
@@ -134,7 +135,7 @@ def test_templates_check(gw, workspace):
 
 
 def test_docs_pdf_with_libreoffice(gw, engine, tmp_path):
-    from workflow import office
+    from workflow.documents import office
 
     if office.find_soffice() is None:
         print("skipped: LibreOffice (soffice) is not installed; CI installs it")

@@ -18,7 +18,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from workflow.renderer import InlineImage, TemplateError, compile_template, render
+from workflow.documents.renderer import InlineImage, TemplateError, compile_template, render
 
 docxtpl = pytest.importorskip("docxtpl", reason="docxtpl is a test dependency: pip install -e '.[test]'")
 

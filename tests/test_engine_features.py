@@ -7,12 +7,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
-from workflow import admin, users
-from workflow.engine import Engine
-from workflow.errors import BadInput, Refused
-
 from conftest import snapshot
+
+from workflow.engine import admin, users
+from workflow.engine.engine import Engine
+from workflow.errors import BadInput, Refused
 
 # A DCWorkflow-like definition: `hide` needs the permission "Modify" that the current state's
 # permission map grants (plone_workflow's S5 scenario); `auto_archive` fires by itself.

@@ -14,15 +14,19 @@ import subprocess
 import zipfile
 
 import pytest
+from conftest import clean_school_values, inspection_values, plan_values, run_cli, snapshot
 from lxml import etree
 
-from conftest import clean_school_values, inspection_values, plan_values, run_cli, snapshot
-from workflow import documents, formfill, forms, office, registry
-from workflow.engine import Engine
-from workflow.models import FormReceipt
-from workflow.workspace import Workspace
+from workflow.documents import docx_read, formtoken, office
+from workflow.engine import registry
+from workflow.engine.engine import Engine
+from workflow.forms import fill as formfill
+from workflow.forms import read as reader
+from workflow.store import blobs
+from workflow.store.orm import FormReceipt
+from workflow.store.workspace import Workspace
 
-W = forms.W
+W = docx_read.W
 DATE = "2025年3月10日"
 TRANSITION = {"同意": "approve", "不同意": "reject", "退回修改": "return"}
 PLAN_STATE = {"同意": "signed", "不同意": "rejected", "退回修改": "returned"}
@@ -103,7 +107,7 @@ def set_cell(blob: bytes, label: str, text: str) -> bytes:
 
 def without_code_line(blob: bytes) -> bytes:
     def remove(body):
-        lines = [p for p in body.iter(f"{W}p") if forms._text(p).strip().startswith("校验码")]
+        lines = [p for p in body.iter(f"{W}p") if docx_read.text(p).strip().startswith("校验码")]
         assert len(lines) == 1
         lines[0].getparent().remove(lines[0])
     return edit_body(blob, remove)
@@ -133,7 +137,7 @@ def without_properties(blob: bytes) -> bytes:
     return out
 
 
-def with_token(blob: bytes, token: forms.Token, old: forms.Token) -> bytes:
+def with_token(blob: bytes, token: formtoken.Token, old: formtoken.Token) -> bytes:
     """Put another token into both places: the custom property and the printed 校验码."""
     def prop(data):
         root = etree.fromstring(data)
@@ -179,7 +183,7 @@ def assert_applied(engine, workspace, key, path, decision, state, opinion, read_
     if read_as:
         assert form["read_as"] == read_as
     with workspace.db.read() as session:
-        assert documents.load_blob(session, sha) == data
+        assert blobs.load_blob(session, sha) == data
         receipt = session.get(FormReceipt, form["id"])
         assert receipt is not None and receipt.file_sha256 == sha and receipt.applied_by == "chenjing"
         assert receipt.item_id == engine.get_item(session, key).id
@@ -237,7 +241,7 @@ def test_the_审批表_of_inspection_and_clean_school(gw, engine, workspace, tmp
     blob, path, spec = the_form(engine, workspace, key)
     assert path.name.endswith("_审批表.docx")
     assert (spec.decision_label, spec.signer_label) == ("审批意见", "签批人")
-    assert forms.read(blob, spec.fill_labels).cells["审批意见"] == "☐同意\u3000☐不同意\u3000☐退回修改"
+    assert reader.read(blob, spec.fill_labels).cells["审批意见"] == "☐同意\u3000☐不同意\u3000☐退回修改"
     opinion = {"inspection": "同意出具督导意见书。", "clean_school": "同意，进入公示。"}[workflow_id] \
         if decision == "同意" else "不同意认定。"
     filled = write(tmp_path, "审批表_已签.docx",
@@ -298,14 +302,14 @@ def _has_tag(blob: bytes) -> bool:
 def test_a_forged_token_is_refused(gw, engine, workspace, tmp_path, forgery):
     key = to_approve(engine)
     blob = signed(engine, workspace, key)
-    old = forms.read(blob, set()).token
+    old = reader.read(blob, set()).token
     if forgery == "wrong_mac":  # one hex digit of the MAC changed, in the property and in the 校验码
         mac = ("0" if old.mac[0] != "0" else "1") + old.mac[1:]
-        token = forms.Token(old.key, old.revision, old.seq, old.content, mac)
+        token = formtoken.Token(old.key, old.revision, old.seq, old.content, mac)
     else:  # a well-formed token made with a key that is not this workspace's secret
-        token = forms.sign(b"not the workspace secret", old.key, old.revision, old.seq, old.content)
+        token = formtoken.sign(b"not the workspace secret", old.key, old.revision, old.seq, old.content)
     forged = with_token(blob, token, old)
-    returned = forms.read(forged, set())
+    returned = reader.read(forged, set())
     assert returned.token == token and returned.code[3] == token.mac[:20]
     row = assert_refused(gw, workspace, write(tmp_path, "forged.docx", forged), "forged", 1)
     assert "does not verify" in row["message"]
@@ -314,7 +318,7 @@ def test_a_forged_token_is_refused(gw, engine, workspace, tmp_path, forgery):
 def test_a_document_without_any_code_is_refused(gw, engine, workspace, tmp_path):
     key = to_approve(engine)
     stripped = without_properties(without_code_line(signed(engine, workspace, key)))
-    assert forms.read(stripped, set()).token is None and forms.read(stripped, set()).code is None
+    assert reader.read(stripped, set()).token is None and reader.read(stripped, set()).code is None
     row = assert_refused(gw, workspace, write(tmp_path, "no_code.docx", stripped), "forged", 1)
     assert "no gongwen 校验码" in row["message"]
 
@@ -339,8 +343,8 @@ def test_a_form_whose_fixed_content_was_edited_is_refused(gw, engine, workspace,
     blob = signed(engine, workspace, key)
     edited = set_cell(blob, label, text)
     _, _, spec = the_form(engine, workspace, key)
-    assert forms.read(edited, {label}).cells[label] == text  # the edit is there
-    assert forms.read(edited, set()).token == forms.read(blob, set()).token  # the token is untouched
+    assert reader.read(edited, {label}).cells[label] == text  # the edit is there
+    assert reader.read(edited, set()).token == reader.read(blob, set()).token  # the token is untouched
     row = assert_refused(gw, workspace, write(tmp_path, "edited.docx", edited), "altered", 1)
     assert "fixed content" in row["message"]
 
@@ -360,7 +364,7 @@ def test_the_form_of_an_earlier_forward_is_stale(gw, engine, workspace, tmp_path
     engine.fire("zhangwei", key, "submit", "已补充。")
     engine.fire("lina", key, "forward", "同意呈送签发。")
     second = write(tmp_path, "second.docx", signed(engine, workspace, key))
-    assert forms.read(first.read_bytes(), set()).token.seq < forms.read(second.read_bytes(), set()).token.seq
+    assert reader.read(first.read_bytes(), set()).token.seq < reader.read(second.read_bytes(), set()).token.seq
     assert_refused(gw, workspace, first, "stale", 3)
     result, [row] = ingest_json(gw, second)  # the current form still works
     assert result.exit_code == 0 and row["state"] == "signed", result.output
@@ -467,9 +471,9 @@ def test_a_folder_of_files_is_reported_file_by_file(gw, engine, workspace, tmp_p
     folder = tmp_path / "returned"
     good = write(folder, "a_good.docx", signed(engine, workspace, good_key))
     blob = signed(engine, workspace, forged_key)
-    old = forms.read(blob, set()).token
+    old = reader.read(blob, set()).token
     forged = write(folder, "b_forged.docx",
-                   with_token(blob, forms.sign(b"guessed", old.key, old.revision, old.seq, old.content), old))
+                   with_token(blob, formtoken.sign(b"guessed", old.key, old.revision, old.seq, old.content), old))
     not_docx = write(folder, "c_scan.docx", b"%PDF-1.4 a scanned form\n")
     (folder / "readme.txt").write_text("not a .docx: not looked at")
     before = snapshot(workspace)
@@ -491,7 +495,7 @@ def test_a_folder_of_files_is_reported_file_by_file(gw, engine, workspace, tmp_p
     assert {t for t in after if after[t] != before[t]} == {"items", "events", "form_receipts", "blobs"}
     assert len(after["events"]) == len(before["events"]) + 1
     [receipt] = after["form_receipts"]
-    assert receipt[0] == forms.read(good.read_bytes(), set()).token.form_id
+    assert receipt[0] == reader.read(good.read_bytes(), set()).token.form_id
     event = engine.history("zhaomin", good_key)["history"][-1]
     expected = {event["data"]["form"]["sha256"]} | {d[k] for d in event["data"]["documents"]
                                                     for k in ("sha256", "template_sha256", "context_sha256")}
@@ -528,7 +532,7 @@ def test_the_demo_approves_the_plan_through_a_filled_in_form(tmp_path):
         returned = target / "returned" / form["file"]
         assert hashlib.sha256(returned.read_bytes()).hexdigest() == form["sha256"]
         with ws.db.read() as session:
-            assert documents.load_blob(session, form["sha256"]) == returned.read_bytes()
+            assert blobs.load_blob(session, form["sha256"]) == returned.read_bytes()
             assert session.get(FormReceipt, form["id"]) is not None
     finally:
         ws.close()
@@ -538,7 +542,7 @@ def test_the_demo_approves_the_plan_through_a_filled_in_form(tmp_path):
 def test_a_form_without_its_document_properties_is_read_by_the_printed_code(gw, engine, workspace, tmp_path):
     key = to_approve(engine)
     stripped = without_properties(signed(engine, workspace, key, "退回修改", "✔"))
-    returned = forms.read(stripped, set())
+    returned = reader.read(stripped, set())
     assert returned.token is None and returned.code is not None
     path = write(tmp_path, "no_properties.docx", stripped)
     result, [row] = ingest_json(gw, path)
@@ -549,7 +553,7 @@ def test_a_form_without_its_document_properties_is_read_by_the_printed_code(gw, 
 def test_a_form_without_its_printed_code_is_read_by_the_property(gw, engine, workspace, tmp_path):
     key = to_approve(engine)
     path = write(tmp_path, "no_code_line.docx", without_code_line(signed(engine, workspace, key)))
-    assert forms.read(path.read_bytes(), set()).code is None
+    assert reader.read(path.read_bytes(), set()).code is None
     result, [row] = ingest_json(gw, path)
     assert result.exit_code == 0 and row["ok"], result.output
     assert_applied(engine, workspace, key, path, "同意", "signed", "同意印发。")

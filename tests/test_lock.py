@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import NOW, item_row, plan_values, snapshot
 from sqlalchemy.orm.exc import StaleDataError
 
-from conftest import NOW, item_row, plan_values, snapshot
-from workflow.engine import Engine
+from workflow.engine.engine import Engine
 from workflow.errors import Conflict
-from workflow.models import Item
-from workflow.workspace import Workspace
+from workflow.store.orm import Item
+from workflow.store.workspace import Workspace
 
 
 @pytest.fixture

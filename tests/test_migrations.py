@@ -16,15 +16,18 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
+from conftest import NOW, USERS, plan_values, raw_engine, snapshot
 from sqlalchemy import inspect
 
 from cli import cli
-from conftest import NOW, USERS, plan_values, raw_engine, snapshot
-from workflow import admin, audit, formfill, registry, schema, users
-from workflow.engine import Engine
-from workflow.ingest import ingest
-from workflow.models import Base
-from workflow.workspace import init
+from workflow.audit import verify as audit
+from workflow.engine import admin, registry, users
+from workflow.engine.engine import Engine
+from workflow.forms import fill as formfill
+from workflow.forms.ingest import ingest
+from workflow.store import migrate as schema
+from workflow.store.orm import Base
+from workflow.store.workspace import init
 
 OLD = "0001"
 NEW_INDEX = "ix_events_item_key"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from workflow import office
+from workflow.documents import office
+from workflow.documents.renderer import render
 from workflow.errors import BadInput
-from workflow.renderer import render
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = ("plan", "inspection", "clean_school")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import clean_school_values, inspection_values, item_row, plan_values, snapshot
+
 from workflow.errors import Conflict, Refused
 
 

@@ -19,9 +19,9 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from workflow import renderer
+from workflow.documents import renderer
+from workflow.documents.renderer import InlineImage, TemplateError, compile_template, render
 from workflow.errors import BAD_INPUT, BadInput
-from workflow.renderer import InlineImage, TemplateError, compile_template, render
 
 REPO = Path(__file__).resolve().parents[1]
 NASTY = "A&B <公司> \"引号\" 'x' &amp; ]]> 教育局"  # every XML-reserved character, Chinese, an entity
@@ -123,7 +123,7 @@ def test_line_breaks_and_tabs_in_values_become_w_br_and_w_tab(template):
 # -- (a) same template and context -> same bytes, in this process and in another ---------------
 SUBPROCESS = """
 import hashlib, json, sys
-from workflow.renderer import InlineImage, render
+from workflow.documents.renderer import InlineImage, render
 template, picture, context = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 context["photo"] = InlineImage(picture, width_mm=30)
 sys.stdout.write(hashlib.sha256(render(template, context)).hexdigest())

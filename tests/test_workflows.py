@@ -7,9 +7,10 @@ import hashlib
 
 import docx
 import pytest
-
 from conftest import YEAR, clean_school_values, inspection_values, plan_values, snapshot
-from workflow import chain, registry
+
+from workflow.engine import registry
+from workflow.store import chain
 
 
 def fire(engine, login, key, transition, comment="", **sets):

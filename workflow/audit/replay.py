@@ -1,0 +1,162 @@
+"""Replay: rebuild every item's state from its events through the definition version it is
+pinned to; report each event the definition would not have allowed and each item whose stored
+state differs; the states of all items at a moment; re-render documents and compare hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from workflow.audit import eventlog
+from workflow.definition.model import CREATE
+from workflow.engine import registry
+
+
+@dataclass
+class ReplayReport:
+    events: int = 0
+    items: int = 0
+    anomalies: list = field(default_factory=list)
+    states: dict = field(default_factory=dict)  # key -> {"state", "workflow", "as_of"} (for --at)
+    documents: int = 0
+    rerendered: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.anomalies
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "events": self.events, "items": self.items, "anomalies": self.anomalies,
+                "states": self.states, "documents": self.documents, "rerendered": self.rerendered}
+
+
+def _moment(text: str, tz) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def replay(workspace, at: str | None = None, item_key: str | None = None, rerender: bool = False) -> ReplayReport:
+    from workflow.errors import BadInput
+
+    db, report = workspace.db, ReplayReport()
+    try:
+        limit = _moment(at, workspace.timezone) if at else None
+    except ValueError:
+        raise BadInput(f"--at {at!r} is not an ISO date-time (e.g. 2025-03-10T09:30 or 2025-03-10)") from None
+    with db.read() as session:
+        items = {row[0]: row for row in session.connection().exec_driver_sql(
+            "SELECT id, key, workflow_id, definition_hash, state FROM items ORDER BY id")}
+        definitions = {h: registry.pinned(session, h) for h in {row[3] for row in items.values()}}
+        where, params = ("WHERE item_key = ?", (item_key,)) if item_key else ("", ())
+        if item_key and db.engine.dialect.paramstyle != "qmark":
+            where = "WHERE item_key = %s"
+        progress: dict[int, dict] = {}
+        role_lists: dict = {}  # the stored text of actor_roles -> the list (few distinct values)
+        for row in eventlog.event_rows(session.connection(), where, params):
+            (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, _changes,
+             data, time, _definition, _prev, _hash) = row
+            if limit is not None:
+                try:
+                    if _moment(time, workspace.timezone) > limit:
+                        continue
+                except (TypeError, ValueError):
+                    report.anomalies.append({"item": key, "seq": seq, "problem": f"the event's time {time!r} "
+                                                                                 "is not a date-time"})
+                    continue
+            report.events += 1
+            item = items.get(item_id)
+            definition = definitions.get(item[3]) if item else None
+            track = progress.setdefault(item_id, {"state": None, "actors": {}, "key": key, "time": None})
+            if definition is None:
+                report.anomalies.append({"item": key, "seq": seq, "problem": "the event's item is not in the database"})
+                continue
+            held = role_lists.get(roles)
+            if held is None:
+                held = role_lists[roles] = [r for r in _loads(roles, list) or [] if isinstance(r, str)]
+            problem = _check(definition, track, transition, from_state, to_state, actor, held)
+            if problem:
+                report.anomalies.append({"item": key, "seq": seq, "transition": transition, "problem": problem})
+            track["state"], track["time"] = to_state, time
+            track["actors"].setdefault(transition, set()).add(actor)
+            if rerender and isinstance(data, str) and '"documents"' in data:
+                _rerender(session, report, key, seq, _loads(data, dict) or {})
+        for item_id, (_, key, workflow_id, definition_hash, state) in items.items():
+            if item_key and key != item_key:
+                continue
+            report.items += 1
+            track = progress.get(item_id)
+            if limit is not None:
+                report.states[key] = {"workflow": workflow_id,
+                                      "state": track["state"] if track else None,
+                                      "since": track["time"] if track else None}
+            elif track is None:
+                report.anomalies.append({"item": key, "problem": "the item has no events"})
+            elif track["state"] != state:
+                report.anomalies.append({"item": key, "problem": f"stored state {state!r} differs from the "
+                                                                 f"replayed state {track['state']!r}"})
+    return report
+
+
+def _loads(text, kind):
+    """A JSON column's value if it is readable and of the expected kind, else None (tampered)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, kind) else None
+
+
+def _check(definition, track, transition, from_state, to_state, actor, roles) -> str | None:
+    """What the definition would have refused in this event, or None."""
+    if transition == CREATE:
+        if track["state"] is not None:
+            return "a second creation event"
+        if to_state != definition.initial:
+            return f"created in {to_state!r}, not in the initial state {definition.initial!r}"
+        return None
+    tr = definition.transitions.get(transition)
+    state = track["state"]
+    if tr is None:
+        return f"{definition.id} has no transition {transition!r}"
+    if from_state != state:
+        return f"the event starts from {from_state!r} but the item was in {state!r}"
+    if state not in tr.sources:
+        return f"{transition} is not an exit of {state!r}"
+    if to_state != tr.target_from(state):
+        return f"{transition} leads to {tr.target_from(state)!r}, not {to_state!r}"
+    if tr.roles and not set(tr.roles) & set(roles):
+        return f"{actor} held {roles}, none of the roles {tr.roles} that {transition} needs"
+    for earlier in tr.distinct_from:
+        if actor in (track["actors"].get(earlier) or ()):
+            return f"separation of duties: {actor} also did {earlier}"
+    return None
+
+
+def _rerender(session, report, key, seq, data) -> None:
+    import hashlib
+
+    from workflow.documents.renderer import compile_template
+    from workflow.store.blobs import load_blob
+
+    for doc in data.get("documents") or []:
+        if not isinstance(doc, dict):
+            continue
+        report.documents += 1
+        template, context = (load_blob(session, doc[name]) if isinstance(doc.get(name), str) else None
+                             for name in ("template_sha256", "context_sha256"))
+        if template is None or context is None:
+            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
+                                     "problem": "the template or context to re-render it is missing"})
+            continue
+        try:
+            data = compile_template(template, str(doc.get("template"))).render(json.loads(context))
+        except Exception as exc:  # a template that no longer renders is an anomaly to report
+            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
+                                     "problem": f"re-rendering failed: {getattr(exc, 'message', exc)}"})
+            continue
+        if hashlib.sha256(data).hexdigest() != doc.get("sha256"):
+            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
+                                     "problem": "re-rendered bytes differ from the stored document's sha256"})
+        else:
+            report.rerendered += 1

@@ -1,0 +1,287 @@
+"""Audit: verify the hash chain, the stored documents and the items against the events;
+Merkle checkpoints (RFC 9162: leaf sha256(0x00‖e), node sha256(0x01‖l‖r)) that an auditor
+keeps outside the system, and the consistency of today's log with an earlier checkpoint.
+
+Without a checkpoint, deleting the newest events leaves a valid shorter chain: only a root
+kept elsewhere can show it. verify says so every time it runs without one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from workflow.audit import eventlog, merkle
+from workflow.audit.eventlog import Problem, event_rows
+from workflow.audit.eventlog import text as _text
+from workflow.audit.eventlog import unhex as _unhex
+from workflow.audit.merkle import checkpoint_line, merkle_root
+from workflow.store import chain
+
+TRUNCATION_NOTE = ("without an earlier checkpoint, deleting the newest events cannot be detected: "
+                   "keep the line printed by `gongwen audit checkpoint` outside the system")
+RANK = {"chain_broken": 0, "event_altered": 1, "sequence_gap": 2}
+PARALLEL_FROM = 50_000  # events; below this, starting other processes gains little
+
+
+@dataclass
+class VerifyReport:
+    events: int = 0
+    items: int = 0
+    blobs: int = 0
+    root: str = ""  # the Merkle root over all events, when asked for
+    head: str = ""  # the hash of the newest event
+    problems: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "events": self.events, "items": self.items, "blobs": self.blobs,
+                "root": self.root or None, "head": self.head, "problems": [p.as_dict() for p in self.problems],
+                "notes": self.notes}
+
+
+def _scan_range(connection, bounds: tuple = (), leaves: bool = True, mark: int | None = None) -> eventlog.Scan:
+    where = "WHERE id >= ? AND id <= ?" if bounds else ""
+    return eventlog.scan(eventlog.event_batches(connection, where, bounds, raw=True, columns=eventlog.SCAN_COLUMNS),
+                         leaves, mark)
+
+
+def _scan_part(url: str, low: int, high: int, first: bool, size: int | None, leaves: bool,
+               mark: int | None) -> eventlog.Scan:
+    """One worker's part of the log, on its own connection. The first part knows its position (0):
+    it settles its items' first events and sends back Merkle subtrees, not leaves."""
+    from workflow.store.db import Database
+
+    db = Database(url)
+    try:
+        with db.read() as session:
+            found = _scan_range(session.connection(), (low, high), leaves, mark)
+            if first:
+                found.follow({})
+                if leaves:
+                    found.place(0, size)
+            return found
+    finally:
+        db.dispose()
+
+
+def _workers(requested: int | None, span: int) -> int:
+    import multiprocessing
+    import os
+
+    if requested is not None:
+        return max(1, requested)
+    if span < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 8))
+
+
+@dataclass
+class Log:
+    """The scans of the whole log, in order, and the id span they covered."""
+    scans: list
+    span: int  # max(id) - min(id) + 1: the number of events when ids have no gaps
+    mark: int | None = None  # the id at the position asked for, if ids have no gaps
+
+    @property
+    def events(self) -> int:
+        return sum(scan.count for scan in self.scans)
+
+
+def _scan_log(db, connection, workers: int | None, size: int | None, leaves: bool,
+              position: int | None) -> Log:
+    """The whole log in one pass, or in id ranges scanned side by side by forked processes
+    (each reads only events that existed when this read transaction began). With `leaves`, each
+    scan's Merkle subtrees (and a checkpoint's prefix, given its size); the stored hash at
+    `position` is marked on the way when ids have no gaps."""
+    low, high = connection.exec_driver_sql(
+        "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)").one()  # each one b-tree step
+    if low is None:
+        return Log([eventlog.Scan(start=0)], 0)
+    log = Log([], high - low + 1, low + position if position is not None else None)
+    count = _workers(workers, log.span)
+    log.scans = ([_scan_range(connection, (), leaves, log.mark)] if count == 1
+                 else _scan_parts(db, connection, low, high, count, size, leaves, log.mark))
+    start = 0
+    for scan in log.scans:
+        if leaves and scan.start != start:
+            scan.place(start, size)
+        scan.start, scan.leaves, start = start, [], start + scan.count
+    return log
+
+
+def _scan_parts(db, connection, low: int, high: int, count: int, size: int | None, leaves: bool,
+                mark: int | None) -> list[eventlog.Scan]:
+    """The log in `count` id ranges: the others in forked processes, the last one here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    step = -(-(high - low + 1) // count)
+    bounds = [(a, min(a + step - 1, high)) for a in range(low, high + 1, step)]
+    with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_scan_part, db.url, a, b, i == 0, size, leaves, mark)
+                   for i, (a, b) in enumerate(bounds[:-1])]
+        mine = _scan_range(connection, bounds[-1], leaves, mark)
+        if leaves:  # placed while the others finish, where it is unless ids have gaps (leaves kept till known)
+            kept = mine.leaves
+            mine.place(bounds[-1][0] - low, size)
+            mine.leaves = kept
+        return [f.result() for f in futures] + [mine]
+
+
+def _hash_at(connection, log: Log, position: int) -> str:
+    """The stored hash of the event at `position` (0-based) in log order."""
+    if log.events == log.span:  # no gaps in the ids: the scans marked it
+        found = next((scan.marked for scan in log.scans if scan.marked is not None), None)
+        return _text(found) if found is not None else ""
+    row = connection.exec_driver_sql(f"SELECT hash FROM events ORDER BY id LIMIT 1 OFFSET {int(position)}").first()
+    return _text(row[0]) if row else ""
+
+
+def verify(db, checkpoint: tuple | None = None, workers: int | None = None, root: bool = False) -> VerifyReport:
+    """Check the hash chain, each event's hash, the sequence of each item's events, every item
+    against its last event, every stored document, and (given) an earlier checkpoint:
+    (size, root, head) from merkle.parse_checkpoint. With a head, the stored hash at that
+    position must be it (the chain commits to everything before); without, the Merkle root of the
+    first `size` events must be the checkpoint's. `root`: compute today's Merkle root as well.
+    `workers`: processes scanning the log (default: one per core from 50,000 events on)."""
+    report = VerifyReport()
+    problems = report.problems
+    size, given_root, given_head = (*checkpoint, None, None)[:3] if checkpoint else (None, None, None)
+    tree = root or (checkpoint is not None and given_head is None)
+    with db.read() as session:
+        connection = session.connection()
+        log = _scan_log(db, connection, workers, size if tree else None, tree,
+                        size - 1 if given_head is not None and size else None)
+        scans = log.scans
+        last: dict = {}  # item id -> (seq, to_state, key) over the whole log
+        previous, refs = chain.GENESIS.encode(), set()
+        for scan in scans:
+            if scan.count and scan.first_row[0] != previous:
+                scan.problems.append(eventlog.chain_broken(*scan.first_row[1:]))
+            scan.follow(last)
+            last.update(scan.last)
+            problems.extend(sorted(scan.problems, key=lambda p: (p.event_id, RANK[p.kind])))
+            refs |= scan.refs
+            previous = scan.last_hash if scan.count else previous
+        report.events, report.head = log.events, _text(previous)
+        if tree:
+            report.root = merkle.root_of(node for scan in scans for node in scan.subtrees)
+        chain_sound = not problems  # every link and every event hash as written, so far
+        _check_items(connection, last, report)
+        _check_documents(connection, refs, report)
+        if checkpoint is not None and size <= report.events:
+            if given_head is not None and chain_sound:  # then the head vouches for every event before it
+                consistent = (_hash_at(connection, log, size - 1) if size else chain.GENESIS) == given_head
+            else:  # by the Merkle root of the first `size` events (a second pass when the first had none)
+                if not tree:
+                    scans = _scan_log(db, connection, workers, size, True, None).scans
+                consistent = _prefix_root(scans, size) == given_root
+    if checkpoint is None:
+        report.notes.append(TRUNCATION_NOTE)
+    elif size > report.events:
+        problems.append(Problem("log_truncated", f"the checkpoint covers {size} events but the log now has "
+                                f"{report.events}: the newest events were deleted"))
+    elif not consistent:
+        problems.append(Problem("log_rewritten", f"the first {size} events are no longer those of the checkpoint: "
+                                "history was rewritten (even if the chain was recomputed)"))
+    else:
+        report.notes.append(f"consistent with the checkpoint: the log only grew ({size} → {report.events} events)")
+    return report
+
+
+def _prefix_root(scans: list, size: int) -> str:
+    return merkle.root_of(node for scan in scans for node in (scan.subtrees if scan.start + scan.count <= size
+                                                                else scan.prefix if scan.start < size else ()))
+
+
+def _check_items(connection, last: dict, report: VerifyReport) -> None:
+    """Every item against its last event (from the scans), and every item the events name."""
+    ids, problems = set(), report.problems
+    cursor = connection.connection.driver_connection.cursor()  # DB-API rows: a tenth of the cost of Result rows
+    try:
+        cursor.execute("SELECT id, key, state FROM items ORDER BY id")
+        for item_id, key, state in cursor:
+            report.items += 1
+            ids.add(item_id)
+            final = last.get(item_id)
+            if final is None:
+                problems.append(Problem("item_without_events", "the item has no history", key))
+            elif _text(final[1]) != state:
+                problems.append(Problem("item_state", f"the item is in {state!r} but its last event left it in "
+                                        f"{_text(final[1])!r}: the state was changed outside the workflow", key))
+            elif _text(final[2]) != key:
+                problems.append(Problem("item_key", f"the item is called {key!r} but its events name "
+                                        f"{_text(final[2])!r}: the key was changed outside the workflow", key))
+    finally:
+        cursor.close()
+    for item_id in sorted(set(last) - ids, key=str):
+        problems.append(Problem("item_missing", "events name an item that is not in the database: the item "
+                                "was deleted", _text(last[item_id][2])))
+
+
+def _check_documents(connection, refs: set, report: VerifyReport) -> None:
+    """Every stored document against its sha256, and every document the history names present."""
+    stored_blobs, damaged = set(), {}
+    for digest, data in connection.exec_driver_sql("SELECT sha256, data FROM blobs"):
+        report.blobs += 1
+        stored_blobs.add(digest)
+        if hashlib.sha256(bytes(data)).hexdigest() != digest:
+            damaged[digest] = Problem("document_altered", f"the stored bytes of document {digest[:16]} no "
+                                      "longer match their sha256")
+    if {_text(d) for d in refs} - stored_blobs:  # candidates only: read exactly which are referenced
+        referenced: set[str] = set()
+        for row in event_rows(connection):
+            if isinstance(row[11], str) and '"sha256"' in row[11]:
+                _referenced(row[11], referenced)
+        for digest in sorted(referenced - stored_blobs):
+            damaged[digest] = Problem("document_missing", f"document {digest[:16]} named by the history is missing")
+    if damaged:
+        _name_documents(connection, damaged)
+        report.problems.extend(damaged.values())
+
+
+def _referenced(data_text: str, into: set) -> None:
+    """The digests an event's data names: its documents (with their templates and contexts) and
+    the returned form."""
+    try:
+        data = json.loads(data_text)
+    except ValueError:
+        return  # not JSON: the event's hash no longer matches, which verify reports
+    if not isinstance(data, dict):
+        return
+    docs, form = data.get("documents"), data.get("form")
+    for doc in (docs if isinstance(docs, list) else []) + ([{"sha256": form.get("sha256")}]
+                                                           if isinstance(form, dict) else []):
+        if isinstance(doc, dict):
+            into.update(doc[k] for k in ("sha256", "template_sha256", "context_sha256")
+                        if isinstance(doc.get(k), str) and doc[k])
+
+
+def _name_documents(connection, damaged: dict) -> None:
+    """Say which item and event each damaged document belongs to."""
+    for (_id, _item, key, seq, *_middle, data, _time, _definition, _prev, _hash) in event_rows(connection):
+        if isinstance(data, str) and '"sha256"' in data:
+            names: set = set()
+            _referenced(data, names)
+            for digest in names & damaged.keys():
+                if damaged[digest].item is None:
+                    damaged[digest].item, damaged[digest].seq, damaged[digest].event_id = key, seq, _id
+
+
+def make_checkpoint(db, login: str, when: str) -> dict:
+    from workflow.store.orm import Checkpoint
+
+    with db.engine.connect() as connection:
+        hashes = [row[0] for row in connection.exec_driver_sql("SELECT hash FROM events ORDER BY id")]
+    leaves = [merkle.stored_leaf(stored, _unhex(stored)) for stored in hashes]
+    root, head = merkle_root(leaves), _text(hashes[-1]) if hashes else chain.GENESIS
+    with db.write() as session:
+        session.add(Checkpoint(size=len(leaves), root=root, made_at=when, made_by=login))
+    return {"size": len(leaves), "root": root, "head": head, "at": when,
+            "line": checkpoint_line(len(leaves), root, head, when)}

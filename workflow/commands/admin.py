@@ -1,0 +1,148 @@
+"""Administration: users, workflow definitions and Word templates."""
+
+from __future__ import annotations
+
+import click
+
+from workflow.commands.app import App
+
+
+@click.group()
+def users():
+    """Manage users and roles (admins only)."""
+
+
+@users.command("add")
+@click.argument("login")
+@click.option("--name", default="", help="Full name (Chinese), e.g. 张伟.")
+@click.option("--title", "user_title", default="", help="Post, e.g. 办公室科员.")
+@click.option("--role", "roles", multiple=True, help="Role to grant (repeatable).")
+@click.pass_obj
+def users_add(app: App, login, name, user_title, roles):
+    """Add a user."""
+    from workflow.engine.admin import manage_users
+
+    user = manage_users(app.workspace, app.login, "add", login, list(roles), name=name, title=user_title)
+    app.emit(user, f"added {user['login']} ({user['name']}) roles: {', '.join(user['roles']) or '-'}")
+
+
+@users.command("list")
+@click.pass_obj
+def users_list(app: App):
+    """List users and their roles."""
+    from workflow.commands.present import table
+    from workflow.engine.admin import list_users
+
+    rows = list_users(app.workspace)
+    app.emit({"users": rows}, table(["login", "name", "title", "roles"],
+                                    [[u["login"], u["name"], u["title"], ", ".join(u["roles"])] for u in rows]))
+
+
+def _role_change(action: str, summary: str):
+    @click.argument("login")
+    @click.argument("roles", nargs=-1, required=True)
+    @click.pass_obj
+    def command(app: App, login, roles):
+        from workflow.engine.admin import manage_users
+
+        user = manage_users(app.workspace, app.login, action, login, list(roles))
+        app.emit(user, f"{user['login']} now holds: {', '.join(user['roles']) or '-'}")
+
+    command.__doc__ = summary
+    return users.command(action)(command)
+
+
+users_grant = _role_change("grant", "Grant roles to a user.")
+users_revoke = _role_change("revoke", "Revoke roles from a user.")
+
+
+# -- workflows -------------------------------------------------------------------------------
+@click.group()
+def workflows():
+    """Inspect, validate and draw workflow definitions."""
+
+
+@workflows.command("list")
+@click.pass_obj
+def workflows_list(app: App):
+    """The workflows of this workspace (or the shipped ones outside a workspace)."""
+    from workflow.commands.present import table
+    from workflow.engine.admin import definitions_in_use
+
+    defs = definitions_in_use(app.optional_workspace())
+    rows = [{"id": d.id, "title": d.title, "states": len(d.states), "transitions": len(d.transitions),
+             "version": d.hash, "file": d.path} for d in defs.values()]
+    app.emit({"workflows": rows}, table(["id", "title", "states", "transitions", "version"],
+                                        [[r["id"], r["title"], r["states"], r["transitions"], r["version"][:12]]
+                                         for r in rows]))
+
+
+@workflows.command("show")
+@click.argument("workflow_id", metavar="ID")
+@click.pass_obj
+def workflows_show(app: App, workflow_id):
+    """States, transitions, guards and worklists of a workflow, with Chinese titles."""
+    from workflow.definition.describe import describe, describe_text
+    from workflow.engine.admin import definitions_in_use, pick_definition
+
+    definition = pick_definition(definitions_in_use(app.optional_workspace()), workflow_id)
+    app.emit(describe(definition), describe_text(definition))
+
+
+@workflows.command("validate")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.pass_obj
+def workflows_validate(app: App, files):
+    """Check definition files (default: the workspace's, or the shipped ones)."""
+    from workflow.engine.admin import validate_files
+
+    checked = validate_files(app.optional_workspace(), files)
+    app.emit({"valid": checked}, "\n".join(f"ok  {path}" for path in checked))
+
+
+@workflows.command("graph")
+@click.argument("workflow_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+@click.pass_obj
+def workflows_graph(app: App, workflow_id, fmt, output):
+    """Draw a workflow as mermaid, dot or svg (svg needs Graphviz)."""
+    from workflow.definition.graph import draw, text_of, write
+    from workflow.engine.admin import definitions_in_use, pick_definition
+
+    drawn = draw(pick_definition(definitions_in_use(app.optional_workspace()), workflow_id), fmt)
+    if output:
+        write(drawn, output)
+        app.emit({"workflow": workflow_id, "format": fmt, "output": output}, f"wrote {output}")
+    else:
+        app.emit({"workflow": workflow_id, "format": fmt, "graph": text_of(drawn)}, text_of(drawn))
+
+
+@click.group()
+def templates():
+    """Check the Word templates."""
+
+
+@templates.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
+@click.pass_obj
+def templates_check(app: App, directory):
+    """Compile every template; list variables the workflow does not provide (exit 4 if any)."""
+    from workflow.engine.admin import check_templates
+    from workflow.errors import BadInput
+
+    try:
+        report = check_templates(app.optional_workspace(), directory)
+    except BadInput as exc:
+        if "report" in exc.details and not app.as_json:
+            click.echo(_template_lines(exc.details["report"]))
+            exc.details.pop("report")
+        raise
+    app.emit({"templates": report}, _template_lines(report))
+
+
+def _template_lines(report: list[dict]) -> str:
+    return "\n".join(f"{'ok ' if not (r['error'] or r['unknown']) else 'BAD'} {r['workflow']}/{r['template']}"
+                     + (f": {r['error']}" if r["error"] else "")
+                     + (f": unknown variables {', '.join(r['unknown'])}" if r["unknown"] else "")
+                     + ("" if r["declared"] else " (not used by any transition)") for r in report)

@@ -1,0 +1,137 @@
+"""Item commands: new, show, do, list, worklist, history, docs, ingest."""
+
+from __future__ import annotations
+
+import click
+
+from workflow.commands.app import App, parse_sets
+
+
+@click.command()
+@click.argument("workflow_id", metavar="WORKFLOW")
+@click.option("--title", help="The item's title.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set a field (repeatable; list.N.sub=V).")
+@click.option("--from", "source", type=click.Path(dir_okay=False), help="Fields from a .yaml or .json file.")
+@click.option("-m", "--comment", default="", help="A comment for the history.")
+@click.pass_obj
+def new(app: App, workflow_id, title, sets, source, comment):
+    """Create an item of WORKFLOW in its initial state."""
+    from workflow.engine.admin import read_values
+
+    values = read_values(source) if source else {}
+    view = app.engine.create(app.login, workflow_id, title, values, parse_sets(sets), comment)
+    app.emit(view, f"created {view['key']} ({view['workflow_title']}): {view['title']} "
+                   f"→ {view['state']} ({view['state_title']})")
+
+
+@click.command()
+@click.argument("key", metavar="ITEM")
+@click.pass_obj
+def show(app: App, key):
+    """Show an item: fields, state, what you may do, history."""
+    from workflow.commands.present import item_text
+
+    view = app.engine.show(app.login, key)
+    app.emit(view, item_text(view))
+
+
+@click.command("do")
+@click.argument("key", metavar="ITEM")
+@click.argument("transition")
+@click.option("-m", "--comment", default="", help="Comment or reason (required for returns).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set a field as part of the transition.")
+@click.option("--expect-version", type=int, help="Refuse (exit 3) unless the item is still at this version.")
+@click.pass_obj
+def do_transition(app: App, key, transition, comment, sets, expect_version):
+    """Fire TRANSITION on ITEM as the acting user."""
+    view = app.engine.fire(app.login, key, transition, comment, parse_sets(sets), expect_version)
+    numbers = "".join(f"; {n}: {v}" for n, v in view["numbers"].items())
+    app.emit(view, f"{view['key']}: {transition} → {view['state']} ({view['state_title']}){numbers}")
+
+
+@click.command("list")
+@click.option("--workflow", help="Only this workflow.")
+@click.option("--state", help="Only items in this state.")
+@click.option("--mine", is_flag=True, help="Only items I created.")
+@click.pass_obj
+def list_items(app: App, workflow, state, mine):
+    """List items."""
+    from workflow.commands.present import summaries_text
+
+    items = app.engine.list_items(app.login, workflow, state, mine)
+    app.emit({"items": items}, summaries_text(items))
+
+
+@click.command()
+@click.pass_obj
+def worklist(app: App):
+    """What waits for me, from the definitions' worklists."""
+    from workflow.commands.present import summaries_text
+
+    lists = app.engine.worklist(app.login)
+    human = "\n\n".join(f"{wl['workflow_title']} · {wl['title']} ({len(wl['items'])})\n"
+                        f"{summaries_text(wl['items'])}" for wl in lists) or "nothing waits for you"
+    app.emit({"login": app.login, "worklists": lists}, human)
+
+
+@click.command()
+@click.argument("key", metavar="ITEM")
+@click.pass_obj
+def history(app: App, key):
+    """The history of an item: who did what, when, with comments and changes."""
+    from workflow.commands.present import history_text
+
+    data = app.engine.history(app.login, key)
+    app.emit(data, f"{data['key']}  {data['title']}\n{history_text(data['history'])}")
+
+
+@click.command()
+@click.argument("key", metavar="ITEM")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), help="Write the documents to DIR.")
+@click.option("--pdf", is_flag=True, help="Also convert them to PDF with LibreOffice (soffice).")
+@click.pass_obj
+def docs(app: App, key, export_dir, pdf):
+    """List an item's Word documents, or export them (and PDFs)."""
+    from pathlib import Path
+
+    from workflow.commands.present import table
+    from workflow.documents.produce import export
+
+    found = app.engine.documents(app.login, key, with_bytes=bool(export_dir or pdf))
+    rows = found["documents"]
+    data = {"key": found["key"], "documents": rows}
+    if export_dir or pdf:
+        folder = Path(export_dir) if export_dir else app.workspace.root / "documents" / found["key"]
+        data["exported"] = [str(p) for p in export(folder, rows, found["blobs"])]
+        if pdf:
+            from workflow.documents.office import convert_to_pdf
+
+            data["pdf"] = [str(p) for p in convert_to_pdf([Path(p) for p in data["exported"]], folder)]
+    human = table(["seq", "transition", "file", "sha256", "bytes"],
+                  [[r["seq"], r["transition"], r["file"], r["sha256"][:12], r["size"]] for r in rows])
+    for key_name in ("exported", "pdf"):
+        if key_name in data:
+            human += f"\n{key_name}: {len(data[key_name])} files in {folder}"
+    app.emit(data, human if rows else f"{found['key']} has no documents yet")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--signer", metavar="LOGIN", help="The signer, when the form does not name one legibly.")
+@click.pass_obj
+def ingest(app: App, files, signer):
+    """Apply returned approval forms (.docx files or folders) as the supervisor who signed."""
+    from workflow.forms.ingest import ingest as ingest_files
+
+    results = ingest_files(app.engine, app.login, files, signer)
+    lines = []
+    for r in results:
+        if r["ok"]:
+            lines.append(f"ok       {r['file']}: {r['key']} {r['decision']} by {r['signer']} → "
+                         f"{r['state']} ({r['state_title']})")
+        else:
+            lines.append(f"refused  {r['file']}: {r['reason']}: {r['message']}")
+    app.emit({"results": results}, "\n".join(lines) or "no .docx files found")
+    failed = [r["exit_code"] for r in results if not r["ok"]]
+    if failed or not results:
+        raise click.exceptions.Exit(max(failed) if failed else 4)

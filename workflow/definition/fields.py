@@ -1,0 +1,187 @@
+"""Field types of an item's schema: parsing values typed by clerks and checking stored ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from workflow.errors import BadInput
+
+TYPES = ("text", "integer", "decimal", "date", "choice", "boolean", "list")
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+_TRUE = {"true", "yes", "1", "是", "y"}
+_FALSE = {"false", "no", "0", "否", "n"}
+
+
+@dataclass
+class Field:
+    name: str
+    type: str
+    label: str
+    required: bool = False
+    choices: list = field(default_factory=list)
+    default: object = None
+    minimum: object = None
+    maximum: object = None
+    record: dict = field(default_factory=dict)  # name -> Field, for type list
+
+    def parse(self, value, where: str = ""):
+        """Turn a typed or loaded value into the stored JSON form; BadInput if it does not fit."""
+        where = where or self.name
+        if value is None or value == "":
+            return None
+        try:
+            parsed = getattr(self, "_parse_" + self.type)(value, where)
+        except (ValueError, InvalidOperation, TypeError):
+            raise BadInput(f"{where} ({self.label}): {value!r} is not a valid {self.type}") from None
+        self._check_bounds(parsed, where)
+        return parsed
+
+    def _check_bounds(self, parsed, where):
+        if self.type not in ("integer", "decimal"):
+            return
+        number = Decimal(str(parsed))
+        if self.minimum is not None and number < Decimal(str(self.minimum)):
+            raise BadInput(f"{where} ({self.label}): {parsed} is below the minimum {self.minimum}")
+        if self.maximum is not None and number > Decimal(str(self.maximum)):
+            raise BadInput(f"{where} ({self.label}): {parsed} is above the maximum {self.maximum}")
+
+    def _parse_text(self, value, where):
+        return str(value)
+
+    def _parse_integer(self, value, where):
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+
+    def _parse_decimal(self, value, where):
+        if isinstance(value, bool):
+            raise ValueError
+        number = Decimal(str(value).strip())
+        if not number.is_finite():
+            raise ValueError
+        return str(number)
+
+    def _parse_date(self, value, where):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        text = str(value).strip()
+        for form in _DATE_FORMS:
+            match = form.match(text)
+            if match:
+                return dt.date(*map(int, match.groups())).isoformat()
+        raise ValueError
+
+    def _parse_choice(self, value, where):
+        text = str(value)
+        if text not in [str(c) for c in self.choices]:
+            raise BadInput(f"{where} ({self.label}): {text!r} is not one of {'、'.join(map(str, self.choices))}")
+        return text
+
+    def _parse_boolean(self, value, where):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError
+
+    def _parse_list(self, value, where):
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else _yaml_list(value)
+        if not isinstance(value, list):
+            raise ValueError
+        return [self.parse_record(rec, f"{where}.{i}") for i, rec in enumerate(value, 1)]
+
+    def parse_record(self, record, where, partial=False):
+        """Check one record; `partial` (while several --set build it up) skips `required`."""
+        if not isinstance(record, dict):
+            raise BadInput(f"{where}: a record of {self.label} must be a mapping")
+        unknown = set(record) - set(self.record)
+        if unknown:
+            raise BadInput(f"{where}: unknown field {sorted(unknown)[0]!r} in {self.label}")
+        out = {}
+        for name, sub in self.record.items():
+            value = sub.parse(record.get(name), f"{where}.{name}")
+            if value is None and sub.default is not None:
+                value = sub.default
+            if value is None and sub.required and not partial:
+                raise BadInput(f"{where}.{name} ({sub.label}) is required")
+            out[name] = value
+        return out
+
+
+def _yaml_list(text):
+    import yaml
+
+    from workflow.definition import yamlsrc
+
+    try:
+        return yamlsrc.load_plain(text)
+    except (yaml.YAMLError, yamlsrc.DuplicateKey):
+        raise ValueError(f"not valid YAML: {text!r}") from None
+
+
+def set_path(fields: dict, schema: dict[str, Field], path: str, raw) -> tuple[str, object]:
+    """Apply `--set path=value`; path is `name` or `name.N.sub` (N counts from 1, `+` appends).
+
+    Returns (top-level field name, its new value)."""
+    name, _, rest = path.partition(".")
+    spec = schema.get(name)
+    if spec is None:
+        raise BadInput(f"unknown field {name!r} (fields: {', '.join(schema)})")
+    if not rest:
+        return name, spec.parse(raw)
+    if spec.type != "list":
+        raise BadInput(f"{name} ({spec.label}) is not a list: cannot set {path!r}")
+    index_text, _, sub_name = rest.partition(".")
+    records = [dict(r) for r in (fields.get(name) or [])]
+    if index_text == "+":
+        records.append({})
+        index = len(records)
+    elif index_text.isdigit() and 1 <= int(index_text) <= len(records):
+        index = int(index_text)
+    else:
+        raise BadInput(f"{path}: {name} has {len(records)} records; use 1..{len(records)} or +")
+    record = records[index - 1]
+    if sub_name:
+        if sub_name not in spec.record:
+            raise BadInput(f"{path}: unknown field {sub_name!r} in {spec.label}")
+        record[sub_name] = raw
+    else:
+        try:
+            record = _yaml_list(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise BadInput(f"{path}: {raw!r} is not a valid record of {spec.label}") from None
+    records[index - 1] = record
+    return name, [spec.parse_record(r, f"{name}.{i}", partial=True) for i, r in enumerate(records, 1)]
+
+
+def apply_sets(fields: dict, schema: dict[str, Field], sets) -> dict:
+    """Apply every `--set` in order, then check the records of the lists they touched."""
+    fields = dict(fields)
+    touched = set()
+    for path, raw in sets:
+        name, value = set_path(fields, schema, path, raw)
+        fields[name] = value
+        touched.add(name)
+    for name in touched:
+        if schema[name].type == "list" and fields[name]:
+            fields[name] = [schema[name].parse_record(r, f"{name}.{i}") for i, r in enumerate(fields[name], 1)]
+    return fields
+
+
+def is_empty(value) -> bool:
+    return value is None or value == "" or value == []

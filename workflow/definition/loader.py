@@ -1,0 +1,373 @@
+"""Checking a parsed definition document and building the Definition model from it.
+
+Every problem is collected with its line (`file:line: problem`); nothing stops at the first."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from workflow.canonical import canonical_hash
+from workflow.definition import expressions, yamlsrc
+from workflow.definition.fields import TYPES, Field
+from workflow.definition.model import (
+    BUILTIN_ROLES,
+    CREATE,
+    Definition,
+    FormSpec,
+    NumberSpec,
+    State,
+    Transition,
+    Worklist,
+)
+from workflow.errors import DefinitionError
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Builder:
+    """Turns the parsed YAML into a Definition, collecting problems with their lines."""
+
+    def __init__(self, doc, filename, templates_dir, trusted=False):
+        self.trusted = trusted
+        self.doc = doc
+        self.filename = filename
+        self.templates_dir = Path(templates_dir) if templates_dir else None
+        self.problems: list[str] = []
+
+    def problem(self, line: int, message: str):
+        self.problems.append(f"{self.filename}:{line}: {message}")
+
+    def mapping(self, value, line, what) -> yamlsrc.LineDict:
+        if isinstance(value, dict):
+            return value
+        if value is not None:
+            self.problem(line, f"{what} must be a mapping")
+        empty = yamlsrc.LineDict()
+        empty.line, empty.key_lines = line, {}
+        return empty
+
+    def str_list(self, value, line, what) -> list:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        self.problem(line, f"{what} must be a name or a list of names")
+        return []
+
+    def build(self) -> Definition:
+        doc = self.doc
+        if not isinstance(doc, dict):
+            self.problem(1, "a definition must be a YAML mapping")
+            doc = self.mapping(None, 1, "")
+        known = {"id", "title", "key_prefix", "initial", "description", "roles", "params", "item_title",
+                 "fields", "states", "transitions", "worklists", "numbers"}
+        for key in doc:
+            if key not in known:
+                self.problem(doc.line_of(key), f"unknown key {key!r}")
+        for key in ("id", "title", "key_prefix", "initial", "states", "transitions"):
+            if not doc.get(key):
+                self.problem(doc.line, f"missing {key!r}")
+        wf_id = str(doc.get("id") or "")
+        if wf_id and not _ID.match(wf_id):
+            self.problem(doc.line_of("id"), f"bad id {wf_id!r} (lowercase letters, digits, _)")
+        roles = self.mapping(doc.get("roles"), doc.line_of("roles"), "roles")
+        self.roles = {str(k): str(v) for k, v in roles.items()}
+        self.role_lines = roles
+        fields = self.build_fields(self.mapping(doc.get("fields"), doc.line_of("fields"), "fields"))
+        states = self.build_states(self.mapping(doc.get("states"), doc.line_of("states"), "states"), fields)
+        numbers = self.build_numbers(self.mapping(doc.get("numbers"), doc.line_of("numbers"), "numbers"))
+        transitions = self.build_transitions(
+            self.mapping(doc.get("transitions"), doc.line_of("transitions"), "transitions"),
+            states, fields, numbers, wf_id)
+        worklists = self.build_worklists(
+            self.mapping(doc.get("worklists"), doc.line_of("worklists"), "worklists"), states)
+        initial = str(doc.get("initial") or "")
+        if initial and initial not in states:
+            self.problem(doc.line_of("initial"), f"unknown state {initial!r} as initial")
+        definition = Definition(
+            id=wf_id, title=str(doc.get("title") or ""), key_prefix=str(doc.get("key_prefix") or ""),
+            initial=initial, roles=self.roles, params=_plain(doc.get("params") or {}),
+            fields=fields, states=states, transitions=transitions, worklists=worklists,
+            numbers=numbers, description=str(doc.get("description") or ""),
+            item_title=self.check_item_title(doc, fields))
+        if initial in states:
+            self.check_graph(definition, doc["states"], doc["transitions"])
+        return definition
+
+    def check_item_title(self, doc, fields) -> str:
+        fmt = str(doc.get("item_title") or "")
+        for name in re.findall(r"{(\w+)}", fmt):
+            if name not in fields:
+                self.problem(doc.line_of("item_title"), f"unknown field {name!r} in item_title")
+        return fmt
+
+    def check_role(self, role, line):
+        if role not in self.roles and role not in BUILTIN_ROLES:
+            self.problem(line, f"unknown role {role!r} (declare it under roles:)")
+
+    def check_expression(self, source, line):
+        if not isinstance(source, str) or not source.strip():
+            self.problem(line, "bad guard expression: must be a non-empty string")
+            return None
+        problem = None if self.trusted else expressions.check(source)
+        if problem:
+            self.problem(line, problem)
+            return None
+        return source
+
+    def build_field(self, name, spec, line, nested=False) -> Field | None:
+        if not isinstance(spec, dict):
+            self.problem(line, f"field {name!r} must be a mapping with a type")
+            return None
+        ftype = spec.get("type")
+        if ftype not in TYPES or (nested and ftype == "list"):
+            allowed = [t for t in TYPES if not (nested and t == "list")]
+            self.problem(spec.line_of("type"), f"field type unknown: {ftype!r} for {name!r} "
+                                               f"(one of {', '.join(allowed)})")
+            return None
+        for key in spec:
+            if key not in {"type", "label", "required", "choices", "default", "min", "max", "fields"}:
+                self.problem(spec.line_of(key), f"unknown key {key!r} in field {name!r}")
+        result = Field(name=name, type=ftype, label=str(spec.get("label") or name),
+                       required=bool(spec.get("required")), choices=list(spec.get("choices") or []),
+                       minimum=spec.get("min"), maximum=spec.get("max"))
+        if ftype == "choice" and not result.choices:
+            self.problem(spec.line, f"field {name!r} of type choice needs choices")
+        if ftype == "list":
+            subs = self.mapping(spec.get("fields"), spec.line_of("fields"), f"fields of {name!r}")
+            if not subs:
+                self.problem(spec.line, f"field {name!r} of type list needs fields")
+            for sub_name, sub_spec in subs.items():
+                sub = self.build_field(sub_name, sub_spec, subs.line_of(sub_name), nested=True)
+                if sub:
+                    result.record[sub_name] = sub
+        if spec.get("default") is not None:
+            try:
+                result.default = result.parse(_plain(spec["default"]))
+            except Exception as exc:
+                self.problem(spec.line_of("default"), f"bad default for {name!r}: {getattr(exc, 'message', exc)}")
+        return result
+
+    def build_fields(self, raw) -> dict:
+        out = {}
+        for name, spec in raw.items():
+            if not _ID.match(str(name)):
+                self.problem(raw.line_of(name), f"bad field name {name!r}")
+            built = self.build_field(str(name), spec, raw.line_of(name))
+            if built:
+                out[str(name)] = built
+        return out
+
+    def build_states(self, raw, fields) -> dict:
+        out = {}
+        for sid, spec in raw.items():
+            line = raw.line_of(sid)
+            spec = self.mapping(spec, line, f"state {sid!r}")
+            if not _ID.match(str(sid)):
+                self.problem(line, f"bad state id {sid!r}")
+            if not spec.get("title"):
+                self.problem(line, f"state {sid!r} needs a title")
+            editable = spec.get("editable") or []
+            if editable != "all":
+                editable = self.str_list(editable, spec.line_of("editable"), "editable")
+                for name in editable:
+                    if name not in fields:
+                        self.problem(spec.line_of("editable"), f"unknown field {name!r} in editable")
+            perms = self.mapping(spec.get("permissions"), spec.line_of("permissions"), "permissions")
+            permissions = {}
+            for perm, roles in perms.items():
+                permissions[str(perm)] = self.str_list(roles, perms.line_of(perm), "roles")
+                for role in permissions[str(perm)]:
+                    self.check_role(role, perms.line_of(perm))
+            out[str(sid)] = State(id=str(sid), title=str(spec.get("title") or sid), editable=editable,
+                                  final=bool(spec.get("final")), permissions=permissions)
+        return out
+
+    def build_numbers(self, raw) -> dict:
+        out = {}
+        for nid, spec in raw.items():
+            spec = self.mapping(spec, raw.line_of(nid), f"number {nid!r}")
+            fmt = str(spec.get("format") or "")
+            try:
+                fmt.format(code="X", base="X", year=2024, seq=1)
+            except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+                self.problem(spec.line_of("format"), f"bad number format {fmt!r}: {exc}")
+            if "{seq" not in fmt:
+                self.problem(spec.line_of("format") if fmt else spec.line, f"number {nid!r} format needs {{seq}}")
+            scope = spec.get("scope", "issuer")
+            if scope not in ("issuer", "workflow"):
+                self.problem(spec.line_of("scope"), f"number scope must be issuer or workflow, not {scope!r}")
+            out[str(nid)] = NumberSpec(id=str(nid), title=str(spec.get("title") or nid), format=fmt, scope=scope)
+        return out
+
+    def build_transitions(self, raw, states, fields, numbers, wf_id) -> dict:
+        out = {}
+        known = {"title", "from", "to", "roles", "permissions", "distinct_from", "require", "fields",
+                 "comment", "when", "when_message", "assign", "templates", "trigger", "form"}
+        for tid, spec in raw.items():
+            line = raw.line_of(tid)
+            spec = self.mapping(spec, line, f"transition {tid!r}")
+            tid = str(tid)
+            if not _ID.match(tid) or tid == CREATE:
+                self.problem(line, f"bad transition id {tid!r}")
+            for key in spec:
+                if key not in known:
+                    self.problem(spec.line_of(key), f"unknown key {key!r} in transition {tid!r}")
+            if not spec.get("title"):
+                self.problem(line, f"transition {tid!r} needs a title")
+            sources = self.str_list(spec.get("from"), spec.line_of("from"), "from")
+            if sources == ["*"]:
+                sources = [s for s, st in states.items() if not st.final]
+            if not sources:
+                self.problem(line, f"transition {tid!r} needs from:")
+            for state in sources:
+                if state not in states:
+                    self.problem(spec.line_of("from"), f"unknown state {state!r} in transition {tid!r}")
+            target = spec.get("to")
+            if target is not None and str(target) not in states:
+                self.problem(spec.line_of("to"), f"unknown state {target!r} in transition {tid!r}")
+            roles = self.str_list(spec.get("roles"), spec.line_of("roles"), "roles")
+            for role in roles:
+                self.check_role(role, spec.line_of("roles"))
+            distinct = self.str_list(spec.get("distinct_from"), spec.line_of("distinct_from"), "distinct_from")
+            for name in distinct:
+                if name != CREATE and name not in raw:
+                    self.problem(spec.line_of("distinct_from"), f"unknown transition {name!r} in distinct_from")
+            require = self.str_list(spec.get("require"), spec.line_of("require"), "require")
+            own_fields = self.str_list(spec.get("fields"), spec.line_of("fields"), "fields")
+            for name in require + own_fields:
+                if name not in fields:
+                    self.problem(spec.line_of("require" if name in require else "fields"),
+                                 f"unknown field {name!r} in transition {tid!r}")
+            comment = spec.get("comment", "optional")
+            if comment not in ("required", "optional"):
+                self.problem(spec.line_of("comment"), "comment must be required or optional")
+            when = spec.get("when")
+            if when is not None:
+                when = self.check_expression(when, spec.line_of("when"))
+            assign = self.str_list(spec.get("assign"), spec.line_of("assign"), "assign")
+            for name in assign:
+                if name not in numbers:
+                    self.problem(spec.line_of("assign"), f"unknown number {name!r} (declare it under numbers:)")
+            templates = self.str_list(spec.get("templates"), spec.line_of("templates"), "templates")
+            self.check_templates(templates, spec, wf_id)
+            trigger = spec.get("trigger", "user")
+            if trigger not in ("user", "automatic"):
+                self.problem(spec.line_of("trigger"), "trigger must be user or automatic")
+            out[tid] = Transition(
+                id=tid, title=str(spec.get("title") or tid), sources=sources,
+                target=str(target) if target is not None else None, roles=roles,
+                permissions=self.str_list(spec.get("permissions"), spec.line_of("permissions"), "permissions"),
+                distinct_from=distinct, require=require, fields=own_fields,
+                comment_required=comment == "required", when=when,
+                when_message=spec.get("when_message"), assign=assign, templates=templates,
+                automatic=trigger == "automatic",
+                form=self.build_form(spec, templates, tid))
+        for tid, tr in out.items():  # decisions must be exits of the state(s) the form waits in
+            if tr.form:
+                for waiting in [tr.target] if tr.target else tr.sources:
+                    for option, decided in tr.form.decisions.items():
+                        if decided not in out or waiting not in out[decided].sources:
+                            self.problem(raw[tid].line_of("form"), f"form decision {option}: {decided!r} "
+                                                                   f"is not a transition out of {waiting!r}")
+        return out
+
+    def build_form(self, spec, templates, tid) -> FormSpec | None:
+        raw = spec.get("form")
+        if raw is None:
+            return None
+        raw = self.mapping(raw, spec.line_of("form"), f"form of {tid!r}")
+        line = raw.line
+        template = raw.get("template")
+        if template not in templates:
+            self.problem(line, f"form template {template!r} of {tid!r} must be one of its templates")
+        decisions = self.mapping(raw.get("decisions"), raw.line_of("decisions"), "decisions")
+        if not decisions:
+            self.problem(line, f"form of {tid!r} needs decisions (option: transition)")
+        labels = {k: str(raw[k]) for k in ("decision_label", "opinion_label", "signer_label", "date_label") if k in raw}
+        for key in raw:
+            if key not in {"template", "decisions", *labels, "decision_label", "opinion_label",
+                           "signer_label", "date_label"}:
+                self.problem(raw.line_of(key), f"unknown key {key!r} in form of {tid!r}")
+        return FormSpec(template=str(template), decisions={str(k): str(v) for k, v in decisions.items()}, **labels)
+
+    def check_templates(self, templates, spec, wf_id):
+        if self.templates_dir is None:
+            return
+        for name in templates:
+            if not (self.templates_dir / wf_id / name).is_file():
+                self.problem(spec.line_of("templates"),
+                             f"missing template file {wf_id}/{name} (in {self.templates_dir})")
+
+    def build_worklists(self, raw, states) -> dict:
+        out = {}
+        for wid, spec in raw.items():
+            spec = self.mapping(spec, raw.line_of(wid), f"worklist {wid!r}")
+            wl_states = self.str_list(spec.get("states"), spec.line_of("states"), "states")
+            for state in wl_states:
+                if state not in states:
+                    self.problem(spec.line_of("states"), f"unknown state {state!r} in worklist {wid!r}")
+            roles = self.str_list(spec.get("roles"), spec.line_of("roles"), "roles")
+            for role in roles:
+                self.check_role(role, spec.line_of("roles"))
+            when = spec.get("when")
+            if when is not None:
+                when = self.check_expression(when, spec.line_of("when"))
+            out[str(wid)] = Worklist(id=str(wid), title=str(spec.get("title") or wid),
+                                     states=wl_states, roles=roles, when=when)
+        return out
+
+    def check_graph(self, definition: Definition, raw_states, raw_transitions):
+        reached, frontier = {definition.initial}, [definition.initial]
+        while frontier:
+            state = frontier.pop()
+            for tr in definition.exits(state):
+                target = tr.target_from(state)
+                if target not in reached:
+                    reached.add(target)
+                    frontier.append(target)
+        for sid, state in definition.states.items():
+            line = raw_states.line_of(sid)
+            if sid not in reached:
+                self.problem(line, f"unreachable state {sid!r} (no path from {definition.initial!r})")
+            elif not state.final and not any(t.target_from(sid) != sid for t in definition.exits(sid)):
+                self.problem(line, f"state {sid!r} has no exit (mark it final: true if intended)")
+
+
+def _plain(value):
+    """Strip the line-tracking containers (for params, defaults and the canonical hash)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_file(path: str | Path, templates_dir: str | Path | None = None) -> Definition:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError([f"{path}:1: cannot read: {exc}"]) from None
+    return parse(text, str(path), templates_dir)
+
+
+def parse(text: str, filename: str, templates_dir: str | Path | None = None,
+          trusted: bool = False) -> Definition:
+    """Parse and check a definition. `trusted` (a version read back from the database, checked
+    when it was stored) skips compiling the expressions, which keeps jinja2 off the read path."""
+    try:
+        doc = yamlsrc.load(text, filename)
+    except ValueError as exc:
+        raise DefinitionError([str(exc)]) from None
+    builder = Builder(doc, filename, templates_dir, trusted)
+    definition = builder.build()
+    if builder.problems:
+        raise DefinitionError(builder.problems)
+    definition.source = text
+    definition.path = filename
+    definition.hash = canonical_hash(doc)
+    return definition

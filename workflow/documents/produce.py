@@ -1,0 +1,153 @@
+"""Documents of a transition: the render context, rendering inside the transition, content-
+addressed storage in the same transaction as the event, and the files written after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from workflow.canonical import canonical_json
+from workflow.store.blobs import store_blob
+from workflow.store.orm import Event, Item, User
+
+
+@dataclass
+class Rendered:
+    """What one unit of work rendered: document bytes by sha256, and the documents' records."""
+
+    blobs: dict = field(default_factory=dict)
+    documents: list = field(default_factory=list)
+
+
+CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form"})
+
+
+def _person(session, login: str) -> tuple[str, str]:
+    user = session.get(User, login)
+    return (user.name, user.title) if user else (login, "")
+
+
+def render_context(session, workspace, definition, item: Item, tr, actor, comment: str, now,
+                   from_state: str, earlier: list[Event]) -> dict:
+    """Everything a template may use; plain JSON, so it can be stored and rendered again."""
+    creator_name, _ = _person(session, item.creator)
+    history = []
+    for e in earlier:
+        name, title = _person(session, e.actor)
+        t = definition.transitions.get(e.transition)
+        history.append({"transition": e.transition, "transition_title": t.title if t else "创建",
+                        "actor": e.actor, "actor_name": name, "actor_title": title, "comment": e.comment,
+                        "date": e.time[:10], "time": e.time})
+    context = {name: None for name in definition.fields}
+    context.update(item.fields)
+    context.update({
+        "item": {"key": item.key, "title": item.title, "state": item.state,
+                 "state_title": definition.state_title(item.state), "workflow": definition.id,
+                 "workflow_title": definition.title, "creator": item.creator, "creator_name": creator_name},
+        "numbers": dict(item.numbers),
+        "event": {"transition": tr.id, "transition_title": tr.title, "actor": actor.login,
+                  "actor_name": actor.name, "actor_title": actor.title, "comment": comment,
+                  "from_state": from_state, "from_state_title": definition.state_title(from_state),
+                  "to_state": item.state, "to_state_title": definition.state_title(item.state),
+                  "date": now.date().isoformat(), "time": now.isoformat()},
+        "history": history,
+        "settings": {"issuer_name": workspace.config["issuer_name"],
+                     "issuer_code": workspace.config["issuer_code"]},
+        "params": definition.params,
+        "today": now.date().isoformat(),
+    })
+    return json.loads(canonical_json(context))
+
+
+def render_transition(session, workspace, definition, item, tr, seq: int, context: dict,
+                      rendered: dict[str, bytes], revision: int) -> list[dict]:
+    """Render every template of the transition and store bytes, template and context (the
+    document bytes also go into `rendered`, for the files written after commit); a
+    TemplateError propagates and the caller's transaction rolls back."""
+    from workflow.documents.renderer import compile_template
+
+    if not tr.templates:
+        return []
+    context_sha = store_blob(session, canonical_json(context), "context")
+    produced = []
+    for name in tr.templates:
+        path = workspace.templates_dir / definition.id / name
+        try:
+            template_bytes = path.read_bytes()
+        except OSError as exc:
+            from workflow.errors import BadInput
+
+            raise BadInput(f"{definition.id}/{name}: cannot read the template: {exc}") from None
+        compiled = compile_template(template_bytes, f"{definition.id}/{name}")
+        doc_context_sha = context_sha
+        if tr.form and name == tr.form.template:  # the approval form: signed for this revision
+            from workflow.documents.formtoken import render_form
+
+            data, form_context = render_form(compiled, context, workspace.form_secret,
+                                                   item.key, revision, seq, tr.form)
+            doc_context_sha = store_blob(session, canonical_json(form_context), "context")
+        else:
+            data = compiled.render(context)
+        rendered[hashlib.sha256(data).hexdigest()] = data
+        produced.append({
+            "name": Path(name).stem, "file": document_filename(item.key, seq, tr.title, name),
+            "sha256": store_blob(session, data, "docx"), "size": len(data),
+            "template": name, "template_sha256": store_blob(session, template_bytes, "template"),
+            "context_sha256": doc_context_sha,
+            **({"form_id": f"{item.key}#{seq}"} if tr.form and name == tr.form.template else {}),
+        })
+    return produced
+
+
+def document_filename(key: str, seq: int, transition_title: str, template: str) -> str:
+    """JH-2024-0007_03_签发_发文稿纸.docx"""
+    safe = lambda text: re.sub(r'[\\/:*?"<>|\s，。]+', "", text)
+    return f"{key}_{seq:02d}_{safe(transition_title)}_{safe(Path(template).stem)}.docx"
+
+
+def write_files(workspace, key: str, documents: list[dict], blobs: dict[str, bytes]) -> list[Path]:
+    """After commit: the files under documents/<key>/ (written atomically)."""
+    folder = workspace.root / "documents" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for doc in documents:
+        target = folder / doc["file"]
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(blobs[doc["sha256"]])
+        os.replace(temporary, target)
+        written.append(target)
+    return written
+
+
+def export(folder: Path, rows: list[dict], blobs: dict[str, bytes]) -> list[Path]:
+    """Write documents (from the database) to a folder, under their readable names."""
+    from workflow.errors import BadInput
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for row in rows:
+            (folder / row["file"]).write_bytes(blobs[row["sha256"]])
+    except OSError as exc:
+        raise BadInput(f"cannot write to {folder}: {exc.strerror}") from None
+    return [folder / row["file"] for row in rows]
+
+
+def item_documents(session, item: Item) -> list[dict]:
+    rows = []
+    for event in session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)):
+        for doc in (event.data or {}).get("documents", []):
+            rows.append({**doc, "kind": "document", "seq": event.seq, "transition": event.transition,
+                         "time": event.time, "actor": event.actor})
+        form = (event.data or {}).get("form")
+        if form:  # the returned approval form, kept as evidence
+            rows.append({"kind": "evidence", "name": "returned form", "sha256": form["sha256"],
+                         "file": f"{item.key}_{event.seq:02d}_returned_{Path(form['file']).name}",
+                         "size": form.get("size"), "seq": event.seq, "transition": event.transition,
+                         "time": event.time, "actor": event.actor})
+    return rows

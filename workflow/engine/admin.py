@@ -1,0 +1,123 @@
+"""Workspace administration behind the CLI: users, definition files, input files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workflow.definition.loader import load_file
+from workflow.definition.model import BUILTIN_ROLES
+from workflow.engine import registry, users
+from workflow.errors import BadInput, DefinitionError, NotFound
+from workflow.store.workspace import shipped_dir
+
+
+def known_roles(workspace) -> set:
+    roles = set(BUILTIN_ROLES) - {"owner"}
+    for definition in registry.load_all(workspace.definitions_dir, None).values():
+        roles |= set(definition.roles)
+    return roles
+
+
+def bootstrap_admin(workspace, login: str) -> None:
+    when = workspace.now().isoformat()
+    with workspace.db.write() as session:
+        users.add(session, login, login, "", ["admin"], {"admin"}, when)
+
+
+def manage_users(workspace, admin_login: str, action: str, login: str, roles: list,
+                 name: str = "", title: str = "") -> dict:
+    """add, grant or revoke, as the admin `admin_login`."""
+    roles_known = known_roles(workspace)
+    when = workspace.now().isoformat()
+    with workspace.db.write() as session:
+        users.require_admin(session, admin_login)
+        if action == "add":
+            user = users.add(session, login, name, title, roles, roles_known, when)
+        elif action == "grant":
+            user = users.grant(session, login, roles, roles_known)
+        else:
+            user = users.revoke(session, login, roles)
+        session.flush()
+        return users.as_dict(user)
+
+
+def list_users(workspace) -> list[dict]:
+    with workspace.db.read() as session:
+        return [users.as_dict(u) for u in users.all_users(session)]
+
+
+def definition_folders(workspace) -> tuple[Path, Path]:
+    """(definitions, templates) of the workspace, or the shipped ones when there is none."""
+    if workspace is None:
+        return shipped_dir("definitions"), shipped_dir("templates_docx")
+    return workspace.definitions_dir, workspace.templates_dir
+
+
+def definitions_in_use(workspace) -> dict:
+    """The workspace's definitions, or the shipped ones when not inside a workspace."""
+    return registry.load_all(*definition_folders(workspace))
+
+
+def pick_definition(definitions: dict, workflow_id: str):
+    if workflow_id not in definitions:
+        raise NotFound(f"unknown workflow {workflow_id!r} (known: {', '.join(definitions)})")
+    return definitions[workflow_id]
+
+
+def validate_files(workspace, files) -> list[str]:
+    """Check the given definition files, or (none given) the workspace's or the shipped ones."""
+    if not files:
+        folder, templates = definition_folders(workspace)
+        registry.load_all(folder, templates)
+        return [str(p) for p in registry.definition_files(folder)]
+    problems, checked = [], []
+    for name in files:
+        path = Path(name)
+        templates = path.resolve().parent.parent / "templates_docx"
+        try:
+            load_file(path, templates if templates.is_dir() else None)
+            checked.append(str(path))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DefinitionError(problems)
+    return checked
+
+
+def check_templates(workspace, directory: str | None = None) -> list[dict]:
+    """Compile the templates of a folder (default: the workspace's, else the shipped ones)
+    against the definitions in use; raise BadInput, with the report, when any has a problem."""
+    from workflow.documents.check import template_report
+
+    folder = Path(directory) if directory else definition_folders(workspace)[1]
+    report = template_report(definitions_in_use(workspace), folder)
+    bad = [r for r in report if r["error"] or r["unknown"]]
+    if bad:
+        raise BadInput(f"{len(bad)} of {len(report)} templates have problems", report=report)
+    return report
+
+
+def read_values(source: str) -> dict:
+    """Field values from a .yaml or .json file (a mapping of field name to value)."""
+    from workflow.definition import yamlsrc
+
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read: {exc}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            data = yamlsrc.load_plain(text)
+        else:
+            raise BadInput(f"{path}: --from takes a .yaml or .json file")
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise BadInput(f"{path}: not valid {path.suffix[1:]}: {exc}") from None
+    except Exception as exc:  # yaml errors
+        raise BadInput(f"{path}: not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: must hold a mapping of field names to values")
+    return json.loads(json.dumps(data, default=str))

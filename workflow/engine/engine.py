@@ -1,0 +1,318 @@
+"""The unit-of-work operations: create an item, fire a transition (typed refusals, optimistic
+lock, numbers, events), and the read side (items, history, worklists)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflow.definition.fields import apply_sets
+from workflow.definition.model import CREATE, Definition, Transition
+from workflow.documents import produce as documents
+from workflow.engine import guards, machine, numbers, registry, users
+from workflow.errors import BadInput, Conflict, NotFound, Refused
+from workflow.store import chain
+from workflow.store.blobs import load_blob
+from workflow.store.orm import Event, Item
+
+AUTOMATIC_CHAIN_LIMIT = 10
+
+
+class Engine:
+    def __init__(self, workspace):
+        self.ws = workspace
+        self.db = workspace.db
+
+    # -- time -------------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self.ws.now()
+
+    # -- loading ----------------------------------------------------------------------------
+    @staticmethod
+    def get_item(session, key: str) -> Item:
+        item = session.scalars(select(Item).where(Item.key == key)).first()
+        if item is None and key.isdigit():
+            item = session.get(Item, int(key))
+        if item is None:
+            raise NotFound(f"no item {key!r}")
+        return item
+
+    @staticmethod
+    def events_of(session, item: Item) -> list[Event]:
+        return list(session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)))
+
+    def subject(self, session, item: Item, fields: dict | None = None) -> guards.Subject:
+        past: dict[str, set] = {CREATE: {item.creator}}
+        for event in self.events_of(session, item):
+            if event.transition != CREATE:
+                past.setdefault(event.transition, set()).add(event.actor)
+        return guards.Subject(key=item.key, state=item.state, title=item.title, creator=item.creator,
+                              fields=item.fields if fields is None else fields,
+                              numbers=item.numbers, past_actors=past)
+
+    # -- writing ----------------------------------------------------------------------------
+    def create(self, login: str, workflow_id: str, title: str | None = None, values: dict | None = None,
+               sets: list | tuple = (), comment: str = "") -> dict:
+        definition = registry.current(self.ws, workflow_id)
+        now = self.now()
+        out = documents.Rendered()
+        with self.db.write() as session:
+            actor = users.actor(session, login)
+            registry.store(session, definition, now.isoformat())
+            fields = {name: f.default for name, f in definition.fields.items() if f.default is not None}
+            for name, value in (values or {}).items():
+                fields[name] = _parse_top(definition, name, value)
+            fields = apply_sets(fields, definition.fields, sets)
+            fields = {n: fields[n] for n in definition.fields if n in fields}  # schema order
+            if title:
+                if "title" in definition.fields:
+                    fields["title"] = definition.fields["title"].parse(title)
+            item_title = title or definition.title_for(fields)
+            item = Item(key=numbers.item_key(session, definition.key_prefix, now.year),
+                        workflow_id=definition.id, definition_hash=definition.hash,
+                        state=definition.initial, title=str(item_title), fields=fields, numbers={},
+                        creator=actor.login, created_at=now.isoformat(), updated_at=now.isoformat(),
+                        updated_by=actor.login)
+            session.add(item)
+            session.flush()
+            changes = {k: [None, v] for k, v in fields.items()}
+            self._append_event(session, item, definition, CREATE, None, actor, comment, changes, {}, now)
+            self._run_automatic(session, item, definition, actor, now, out)
+            view = self._view(session, item, definition, actor, now)
+        documents.write_files(self.ws, view["key"], out.documents, out.blobs)
+        return view
+
+    def fire(self, login: str, key: str, transition_id: str, comment: str = "",
+             sets: list | tuple = (), expected_version: int | None = None, attach=None) -> dict:
+        """Fire a transition. `attach(session, item)` may add to the event's data inside the
+        same transaction (ingest: the returned form as evidence)."""
+        comment = comment or ""
+        if expected_version is None:
+            with self.db.read() as session:
+                expected_version = self.get_item(session, key).version
+        now = self.now()
+        out = documents.Rendered()  # what the transaction renders; files are written after commit
+        try:
+            with self.db.write() as session:
+                item = self.get_item(session, key)
+                if item.version != expected_version:
+                    raise self._conflict(session, item, expected_version)
+                definition = registry.pinned(session, item.definition_hash)
+                actor = users.actor(session, login)
+                tr = definition.transitions.get(transition_id)
+                if tr is None or tr.automatic:
+                    exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(item.state)
+                                      if not t.automatic) or "none"
+                    raise Refused(f"{definition.id} has no transition {transition_id!r} to fire by hand; "
+                                  f"exits of {item.state} ({definition.state_title(item.state)}): {exits}",
+                                  reason="not_an_exit", transition=transition_id)
+                self._transition(session, item, definition, tr, actor, comment, sets, now, out, attach)
+                self._run_automatic(session, item, definition, actor, now, out)
+                session.flush()
+                view = self._view(session, item, definition, actor, now)
+        except StaleDataError:
+            with self.db.read() as session:
+                item = self.get_item(session, key)
+                raise self._conflict(session, item, expected_version) from None
+        # committed: now the files (a failure here loses nothing, `gongwen docs --export` rewrites them)
+        written = documents.write_files(self.ws, view["key"], out.documents, out.blobs)
+        view["documents"] = [str(p) for p in written]
+        return view
+
+    def _transition(self, session, item: Item, definition: Definition, tr: Transition, actor,
+                    comment: str, sets, now: dt.datetime, out: documents.Rendered, attach=None) -> None:
+        fields = dict(item.fields)
+        if sets and item.state in tr.sources:
+            editable = definition.editable_in(item.state, tr)
+            for path, _ in sets:
+                name = path.partition(".")[0]
+                if name in definition.fields and name not in editable:
+                    raise Refused(f"{tr.id} ({tr.title}): {name}（{definition.fields[name].label}）cannot be "
+                                  f"changed in {item.state} ({definition.state_title(item.state)})",
+                                  reason="field_locked", transition=tr.id, fields=[name])
+            fields = apply_sets(fields, definition.fields, sets)
+        subject = self.subject(session, item, fields)
+        guards.check(definition, tr, subject, actor, comment, now.date().isoformat(), now.isoformat())
+        assigned = {}
+        for number_id in tr.assign:
+            assigned[number_id] = numbers.assign(session, definition.numbers[number_id], definition.id,
+                                                 self.ws.config["issuer_code"], now.year, item.id)
+        from_state = item.state
+        machine.fire(definition, item, tr.id)
+        changes = {k: [item.fields.get(k), v] for k, v in fields.items() if item.fields.get(k) != v}
+        item.fields = fields
+        if changes and (item.title == definition.title_for(item.fields) or "title" in changes):
+            item.title = definition.title_for(fields)
+        if assigned:
+            item.numbers = {**item.numbers, **assigned}
+        item.updated_at, item.updated_by = now.isoformat(), actor.login
+        session.flush()  # the item's new revision (version counter) is what a form is signed for
+        earlier = self.events_of(session, item)
+        seq = len(earlier) + 1
+        context = documents.render_context(session, self.ws, definition, item, tr, actor, comment, now,
+                                           from_state, earlier)
+        produced = documents.render_transition(session, self.ws, definition, item, tr, seq, context,
+                                               out.blobs, revision=item.version)
+        out.documents.extend(produced)
+        data = {"numbers": assigned, "documents": produced, **(attach(session, item) if attach else {})}
+        self._append_event(session, item, definition, tr.id, from_state, actor, comment, changes, data, now)
+
+    def _run_automatic(self, session, item, definition, actor, now, out: documents.Rendered) -> None:
+        for _ in range(AUTOMATIC_CHAIN_LIMIT):
+            for tr in definition.exits(item.state):
+                if not tr.automatic:
+                    continue
+                try:
+                    guards.check(definition, tr, self.subject(session, item), actor, "",
+                                 now.date().isoformat(), now.isoformat())
+                except Refused:
+                    continue
+                self._transition(session, item, definition, tr, actor, "(automatic)", (), now, out)
+                break
+            else:
+                return
+        raise BadInput(f"{definition.path}: automatic transitions fired {AUTOMATIC_CHAIN_LIMIT} times "
+                       f"in a row from {item.state}: a cycle in the definition")
+
+    def _append_event(self, session, item, definition, transition_id, from_state, actor, comment,
+                      changes, data, now) -> Event:
+        seq = (session.scalar(select(func.max(Event.seq)).where(Event.item_id == item.id)) or 0) + 1
+        event = Event(item_id=item.id, item_key=item.key, seq=seq, transition=transition_id, from_state=from_state,
+                      to_state=item.state, actor=actor.login, actor_roles=actor.roles_on(item.creator),
+                      comment=comment, changes=changes, data=data, time=now.isoformat(),
+                      definition_hash=definition.hash)
+        event.prev_hash = chain.last_hash(session)
+        event.hash = chain.link(event.prev_hash, chain.canonical(chain.payload(event)))
+        session.add(event)
+        session.flush()
+        return event
+
+    def _conflict(self, session, item: Item, expected: int) -> Conflict:
+        events = self.events_of(session, item)
+        last = events[-1] if events else None
+        who, when = (last.actor, last.time) if last else (item.updated_by, item.updated_at)
+        return Conflict(f"{item.key} was changed by {who} at {when} (version {expected} → {item.version}); "
+                        f"reload it with `gongwen show {item.key}` and decide again",
+                        changed_by=who, changed_at=when, version=item.version)
+
+    # -- reading ----------------------------------------------------------------------------
+    def show(self, login: str, key: str) -> dict:
+        with self.db.read() as session:
+            item = self.get_item(session, key)
+            definition = registry.pinned(session, item.definition_hash)
+            actor = users.actor(session, login)
+            view = self._view(session, item, definition, actor, self.now())
+            view["history"] = [self.event_view(e, definition) for e in self.events_of(session, item)]
+            return view
+
+    def history(self, login: str, key: str) -> dict:
+        with self.db.read() as session:
+            users.actor(session, login)
+            item = self.get_item(session, key)
+            definition = registry.pinned(session, item.definition_hash)
+            return {"key": item.key, "workflow": item.workflow_id, "title": item.title,
+                    "state": item.state, "history": [self.event_view(e, definition)
+                                                     for e in self.events_of(session, item)]}
+
+    def documents(self, login: str, key: str, with_bytes: bool = False) -> dict:
+        """An item's documents, oldest first; with their bytes (from the database) on request."""
+        with self.db.read() as session:
+            users.actor(session, login)
+            item = self.get_item(session, key)
+            rows = documents.item_documents(session, item)
+            blobs = {r["sha256"]: load_blob(session, r["sha256"]) for r in rows} if with_bytes else {}
+            return {"key": item.key, "title": item.title, "documents": rows, "blobs": blobs}
+
+    def list_items(self, login: str, workflow: str | None = None, state: str | None = None,
+                   mine: bool = False) -> list[dict]:
+        with self.db.read() as session:
+            actor = users.actor(session, login)
+            stmt = select(Item).order_by(Item.id)
+            if workflow:
+                stmt = stmt.where(Item.workflow_id == workflow)
+            if state:
+                stmt = stmt.where(Item.state == state)
+            if mine:
+                stmt = stmt.where(Item.creator == actor.login)
+            return [self._summary(session, item) for item in session.scalars(stmt)]
+
+    def worklist(self, login: str) -> list[dict]:
+        now = self.now()
+        with self.db.read() as session:
+            actor = users.actor(session, login)
+            lists: dict[tuple, dict] = {}
+            for item in session.scalars(select(Item).order_by(Item.id)):
+                definition = registry.pinned(session, item.definition_hash)
+                roles = set(actor.roles_on(item.creator))
+                for wl in self._worklists_holding(session, item, definition, actor, now):
+                    if wl.roles and not roles & set(wl.roles):
+                        continue
+                    entry = lists.setdefault((definition.id, wl.id), {
+                        "workflow": definition.id, "workflow_title": definition.title,
+                        "worklist": wl.id, "title": wl.title, "items": []})
+                    entry["items"].append(self._summary(session, item, definition))
+            return list(lists.values())
+
+    def _worklists_holding(self, session, item: Item, definition: Definition, actor, now) -> list:
+        """The definition's worklists this item is on now (whoever they are for)."""
+        from workflow.definition import expressions
+
+        found, context = [], None
+        for wl in definition.worklists.values():
+            if item.state not in wl.states:
+                continue
+            if wl.when:
+                context = context or guards.expression_context(
+                    definition, self.subject(session, item), actor, now.date().isoformat(), now.isoformat())
+                if not expressions.evaluate(wl.when, context)[0]:
+                    continue
+            found.append(wl)
+        return found
+
+    # -- views ------------------------------------------------------------------------------
+    def _summary(self, session, item: Item, definition: Definition | None = None) -> dict:
+        definition = definition or registry.pinned(session, item.definition_hash)
+        return {"id": item.id, "key": item.key, "workflow": item.workflow_id,
+                "workflow_title": definition.title, "title": item.title, "state": item.state,
+                "state_title": definition.state_title(item.state), "version": item.version,
+                "creator": item.creator, "updated_at": item.updated_at, "updated_by": item.updated_by,
+                "numbers": dict(item.numbers)}
+
+    def _view(self, session, item: Item, definition: Definition, actor, now) -> dict:
+        view = self._summary(session, item, definition)
+        subject = self.subject(session, item)
+        view.update({
+            "definition_version": item.definition_hash,
+            "created_at": item.created_at,
+            "fields": dict(item.fields),
+            "field_labels": {n: f.label for n, f in definition.fields.items()},
+            "allowed": [{"id": t.id, "title": t.title, "to": t.target_from(item.state),
+                         "to_title": definition.state_title(t.target_from(item.state)),
+                         "comment_required": t.comment_required}
+                        for t in guards.allowed(definition, subject, actor, now.date().isoformat(),
+                                                now.isoformat())],
+            "worklists": [{"id": wl.id, "title": wl.title}
+                          for wl in self._worklists_holding(session, item, definition, actor, now)],
+        })
+        return view
+
+    @staticmethod
+    def event_view(event: Event, definition: Definition) -> dict:
+        tr = definition.transitions.get(event.transition)
+        return {"seq": event.seq, "transition": event.transition,
+                "transition_title": tr.title if tr else "创建",
+                "from": event.from_state,
+                "from_title": definition.state_title(event.from_state) if event.from_state else None,
+                "to": event.to_state, "to_title": definition.state_title(event.to_state),
+                "actor": event.actor, "roles": event.actor_roles, "comment": event.comment,
+                "changes": event.changes, "data": event.data, "time": event.time,
+                "definition_version": event.definition_hash, "hash": event.hash}
+
+
+def _parse_top(definition: Definition, name: str, value):
+    spec = definition.fields.get(name)
+    if spec is None:
+        raise BadInput(f"unknown field {name!r} in {definition.id} (fields: {', '.join(definition.fields)})")
+    return spec.parse(value)

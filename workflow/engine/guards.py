@@ -1,0 +1,107 @@
+"""Guard evaluation with typed refusals, in DCWorkflow's order of kinds (AND across kinds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflow.definition import expressions
+from workflow.definition.fields import is_empty
+from workflow.definition.model import CREATE, Definition, Transition
+from workflow.errors import Refused
+
+
+@dataclass
+class Actor:
+    login: str
+    name: str
+    title: str
+    roles: list  # global roles held now
+
+    def roles_on(self, creator: str) -> list:
+        return self.roles + (["owner"] if self.login == creator else [])
+
+
+@dataclass
+class Subject:
+    """What a guard looks at: the item as it would be after this call's field changes."""
+
+    key: str
+    state: str
+    title: str
+    creator: str
+    fields: dict
+    numbers: dict
+    past_actors: dict  # transition id -> set of logins who fired it ("create" -> creator)
+
+
+def expression_context(definition: Definition, subject: Subject, actor: Actor, today: str, now: str) -> dict:
+    item = {"key": subject.key, "state": subject.state, "title": subject.title,
+            "creator": subject.creator, "fields": subject.fields, "numbers": subject.numbers}
+    user = {"login": actor.login, "name": actor.name, "roles": actor.roles_on(subject.creator)}
+    return {"item": item, "fields": subject.fields, "user": user, "params": definition.params,
+            "today": today, "now": now}
+
+
+def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor,
+          comment: str, today: str, now: str) -> None:
+    """Raise Refused with the first failing kind; return None when the transition may fire."""
+    title = f"{tr.id} ({tr.title})"
+    state_title = definition.state_title(subject.state)
+    if subject.state not in tr.sources:
+        exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(subject.state)) or "none"
+        raise Refused(f"{title} is not an exit of {subject.state} ({state_title}); exits: {exits}",
+                      reason="not_an_exit", transition=tr.id, state=subject.state)
+    roles = actor.roles_on(subject.creator)
+    if tr.roles and not set(tr.roles) & set(roles):
+        wanted = "、".join(f"{r}（{definition.role_title(r)}）" for r in tr.roles)
+        raise Refused(f"{title}: {actor.login} lacks the role: needs one of {wanted}",
+                      reason="role_missing", transition=tr.id, needed=tr.roles)
+    if tr.permissions:
+        granted = definition.states[subject.state].permissions
+        if not any(set(granted.get(p, [])) & set(roles) for p in tr.permissions):
+            raise Refused(f"{title}: {actor.login} lacks the permission {'/'.join(tr.permissions)} "
+                          f"in {state_title}", reason="role_missing", transition=tr.id)
+    for earlier in tr.distinct_from:
+        if actor.login in subject.past_actors.get(earlier, ()):
+            what = "created" if earlier == CREATE else f"did {earlier}"
+            raise Refused(f"{title}: separation of duties: {actor.login} {what} on this item "
+                          f"and may not also {tr.id}", reason="separation_of_duties", transition=tr.id)
+    missing = [name for name in required_fields(definition, tr, subject.state)
+               if is_empty(subject.fields.get(name))]
+    if missing:
+        labels = "、".join(f"{n}（{definition.fields[n].label}）" for n in missing)
+        raise Refused(f"{title}: required field missing: {labels}", reason="field_missing",
+                      transition=tr.id, fields=missing)
+    if tr.comment_required and not comment.strip():
+        raise Refused(f"{title}: a comment (reason) is required: use -m", reason="field_missing",
+                      transition=tr.id, fields=["comment"])
+    if tr.when:
+        ok, error = expressions.evaluate(tr.when, expression_context(definition, subject, actor, today, now))
+        if not ok:
+            why = tr.when_message or f"condition not met: {tr.when}"
+            raise Refused(f"{title}: {why}" + (f" ({error})" if error else ""),
+                          reason="expression_false", transition=tr.id)
+
+
+def required_fields(definition: Definition, tr: Transition, state: str) -> list:
+    names = list(tr.require)
+    leaving_initial = state == definition.initial and tr.target_from(state) != state
+    if leaving_initial:
+        names += [n for n, f in definition.fields.items() if f.required and n not in names]
+    return names
+
+
+def allowed(definition: Definition, subject: Subject, actor: Actor, today: str, now: str) -> list:
+    """The user transitions this actor may fire now (comment and field requirements aside,
+    those that fail only for a missing comment are still listed)."""
+    result = []
+    for tr in definition.exits(subject.state):
+        if tr.automatic:
+            continue
+        try:
+            check(definition, tr, subject, actor, "(comment)", today, now)
+        except Refused as exc:
+            if exc.reason not in ("field_missing",):
+                continue
+        result.append(tr)
+    return result

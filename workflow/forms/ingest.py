@@ -1,0 +1,187 @@
+"""`gongwen ingest`: apply returned approval forms as the supervisor who signed them.
+
+Each file is checked on its own (size, zip, token, content, already applied, stale, decision,
+signer) and applied in one transaction with the returned file kept as evidence; a bad file
+changes nothing and does not stop the others."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from pathlib import Path
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from workflow.documents import docx_read, formtoken
+from workflow.engine import registry, users
+from workflow.errors import BadInput, Conflict, GongwenError, Refused
+from workflow.forms import read as reader
+from workflow.store.blobs import store_blob
+from workflow.store.orm import Event, FormReceipt, User
+
+MAX_BYTES = 20 * 1024 * 1024  # a filled-in form is tens of KB; photos pasted in stay far below
+MAX_UNPACKED = 200 * 1024 * 1024
+
+
+def collect(paths) -> list[Path]:
+    """Files and folders (their .docx, sorted) in the order given."""
+    found = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".docx" and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def check_file(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BadInput(f"cannot read: {exc.strerror}", reason="unreadable") from None
+    if size > MAX_BYTES:
+        raise BadInput(f"too large for a form ({size / 1048576:.1f} MB; the limit is "
+                       f"{MAX_BYTES // 1048576} MB)", reason="too_large")
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read: {exc.strerror}", reason="unreadable") from None
+    if path.suffix.lower() != ".docx" or not blob.startswith(b"PK"):
+        raise BadInput("not a .docx file (Word 2007 or later)", reason="not_docx")
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED:
+                raise BadInput("the .docx unpacks to more than 200 MB", reason="too_large")
+            if archive.testzip() is not None or "word/document.xml" not in archive.namelist():
+                raise BadInput("a corrupt .docx (damaged zip or no document part)", reason="corrupt")
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        # damaged deflate data, an unsupported compression method or an encrypted member
+        raise BadInput("a corrupt .docx (not a readable zip)", reason="corrupt") from None
+    try:
+        body = docx_read.body(blob)
+    except etree.XMLSyntaxError:
+        body = None
+    if body is None:
+        raise BadInput("a corrupt .docx (the document part is not readable Word XML)", reason="corrupt")
+    return blob
+
+
+def ingest_one(engine, clerk: str, path: Path, signer: str | None = None) -> dict:
+    blob = check_file(path)
+    with engine.db.read() as session:
+        users.actor(session, clerk)
+        token, code, item, spec, returned = _verify(engine, session, blob)
+        done = session.get(FormReceipt, token.form_id)
+        if done is not None:
+            raise Refused(f"form {token.form_id} was already applied by {done.applied_by} at {done.applied_at}",
+                          reason="already_applied")
+        if item.version != token.revision:
+            raise Conflict(
+                f"stale form: it was made for revision {token.revision} of {item.key}, which has moved "
+                f"since ({_last_change(session, item)}); print a new form", reason="stale")
+        option, why = reader.decide(returned.cells.get(spec.decision_label, ""),
+                                   returned.cells.get(spec.opinion_label, ""), list(spec.decisions))
+        if option is None:
+            raise Refused(f"ambiguous decision: {why}", reason="ambiguous_decision")
+        login = _signer(session, returned.cells.get(spec.signer_label, ""), signer)
+    opinion = returned.cells.get(spec.opinion_label, "").strip()
+    signed_on = returned.cells.get(spec.date_label, "").strip()
+    file_sha = None
+
+    def attach(session, row):
+        nonlocal file_sha
+        file_sha = store_blob(session, blob, "evidence")
+        session.add(FormReceipt(form_id=token.form_id, item_id=row.id, file_sha256=file_sha,
+                                applied_at=engine.now().isoformat(), applied_by=clerk))
+        return {"form": {"id": token.form_id, "file": path.name, "sha256": file_sha, "size": len(blob),
+                         "decision": option,
+                         "read_as": why, "signer": login, "signed_on": signed_on, "ingested_by": clerk}}
+
+    try:
+        view = engine.fire(login, item.key, spec.decisions[option], opinion, expected_version=token.revision,
+                           attach=attach)
+    except IntegrityError:  # another clerk applied the same form a moment ago
+        raise Refused(f"form {token.form_id} was already applied", reason="already_applied") from None
+    return {"file": str(path), "ok": True, "key": view["key"], "decision": option, "read_as": why,
+            "transition": spec.decisions[option], "signer": login, "state": view["state"],
+            "state_title": view["state_title"], "evidence_sha256": file_sha}
+
+
+def _verify(engine, session, blob):
+    """The token (property and printed code), the item and the form spec; forged or altered
+    forms are refused here."""
+    probe = reader.read(blob, set())
+    token, code = probe.token, probe.code
+    if token is None and code is None:
+        raise Refused("no gongwen 校验码 on this document: not a form made by gongwen", reason="forged")
+    key = token.key if token else code[0]
+    try:
+        item = engine.get_item(session, key)
+    except GongwenError:
+        raise Refused(f"the 校验码 names {key}, which does not exist here: a forged form", reason="forged") from None
+    seq = token.seq if token else code[2]
+    event = session.scalars(select(Event).where(Event.item_id == item.id, Event.seq == seq)).first()
+    definition = registry.pinned(session, item.definition_hash)
+    tr = definition.transitions.get(event.transition) if event else None
+    if tr is None or tr.form is None:
+        raise Refused(f"the 校验码 does not name an approval form of {key}: a forged form", reason="forged")
+    spec = tr.form
+    secret = engine.ws.form_secret
+    content = formtoken.fixed_content_hash(blob, spec)
+    if token is not None:
+        if not _same(token.mac, formtoken.mac_for(secret, token.key, token.revision, token.seq, token.content)):
+            raise Refused("the form's token does not verify: a forged form", reason="forged")
+        if code is not None and (code[:3] != (token.key, token.revision, token.seq) or code[3] != token.mac[:20]):
+            raise Refused("the printed 校验码 does not match the form's token: an altered form", reason="altered")
+        if content != token.content:
+            raise Refused("the form's fixed content (title, summary, figures) was changed after it was made",
+                          reason="altered")
+    else:  # the suite dropped the document properties: the printed code alone must verify
+        expected = formtoken.mac_for(secret, code[0], code[1], code[2], content)[:20]
+        if not _same(code[3], expected):
+            raise Refused("the 校验码 does not match the form's content: a forged form, or its title or "
+                          "figures were changed", reason="forged")
+        token = formtoken.Token(code[0], code[1], code[2], content, "")
+    return token, code, item, spec, reader.read(blob, spec.fill_labels)
+
+
+def _same(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.lower(), b.lower())
+
+
+def _last_change(session, item) -> str:
+    last = session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq.desc())).first()
+    return f"changed by {last.actor} at {last.time}" if last else f"changed by {item.updated_by}"
+
+
+def _signer(session, written: str, given: str | None) -> str:
+    """The signer: the user the form names (name or login), or --signer."""
+    name = "".join(written.split())
+    named = None
+    if name:
+        named = session.get(User, name) or session.scalars(select(User).where(User.name == name)).first()
+    if given:
+        chosen = users.actor(session, given)
+        if named is not None and named.login != chosen.login:
+            raise Refused(f"the form is signed by {named.name} ({named.login}), not {given}", reason="signer_mismatch")
+        return chosen.login
+    if named is None:
+        what = f"names {written!r}, who is not a known user" if name else "names no signer"
+        raise Refused(f"the form {what}: give --signer LOGIN", reason="unknown_signer")
+    return named.login
+
+
+def ingest(engine, clerk: str, paths, signer: str | None = None) -> list[dict]:
+    results = []
+    for path in collect(paths):
+        try:
+            results.append(ingest_one(engine, clerk, path, signer))
+        except GongwenError as exc:
+            results.append({"file": str(path), "ok": False, "exit_code": exc.exit_code, **exc.to_json()})
+    return results

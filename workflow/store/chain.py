@@ -1,0 +1,48 @@
+"""The event hash chain: hash = sha256(prev_hash ‖ canonical JSON of the event).
+
+The canonical JSON is `json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`.
+`body_from_row` builds the same bytes from an event row's stored text without parsing its JSON
+columns (they are stored canonical), which is what makes `audit verify` fast."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from json.encoder import encode_basestring as _q  # the encoder json.dumps uses with ensure_ascii=False
+
+from sqlalchemy import select
+
+from workflow.store.orm import Event
+
+GENESIS = "0" * 64
+
+
+def canonical(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def payload(event: Event) -> dict:
+    return {"item": event.item_key, "seq": event.seq, "transition": event.transition,
+            "from": event.from_state, "to": event.to_state, "actor": event.actor,
+            "roles": event.actor_roles, "comment": event.comment, "changes": event.changes,
+            "data": event.data, "time": event.time, "definition": event.definition_hash}
+
+
+def body_from_row(item_key, seq, transition, from_state, to_state, actor, roles_text, comment,
+                  changes_text, data_text, time, definition) -> bytes:
+    """canonical(payload(event)) from the stored columns (JSON columns as their stored text)."""
+    return ('{"actor":' + _q(actor) + ',"changes":' + changes_text + ',"comment":' + _q(comment)
+            + ',"data":' + data_text + ',"definition":' + _q(definition)
+            + ',"from":' + (_q(from_state) if from_state is not None else "null")
+            + ',"item":' + _q(item_key) + ',"roles":' + roles_text + ',"seq":' + str(seq)
+            + ',"time":' + _q(time) + ',"to":' + _q(to_state) + ',"transition":' + _q(transition)
+            + "}").encode()
+
+
+def link(prev_hash: str, body: bytes) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
+
+
+def last_hash(session) -> str:
+    found = session.scalars(select(Event.hash).order_by(Event.id.desc()).limit(1)).first()
+    return found or GENESIS

@@ -1,0 +1,168 @@
+"""The workspace: a folder with gongwen.yaml, the database, definitions and templates.
+
+Found like git finds a repository: --home / GONGWEN_HOME, else the current folder or a parent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from workflow.errors import BadInput, NotFound
+
+CONFIG_NAME = "gongwen.yaml"
+SECRET_NAME = "secret.key"
+DB_NAME = "gongwen.db"
+DEFAULT_CONFIG = {
+    "issuer_name": "某某县教育局",
+    "issuer_code": "某教发",
+    "timezone": "Asia/Shanghai",
+}
+
+
+def shipped_dir(name: str) -> Path:
+    """The shipped definitions/ or templates_docx/: in the checkout above the package, or in
+    <prefix>/share/gongwen after `pip install .`."""
+    candidates = [Path(__file__).resolve().parents[2] / name,
+                  Path(sys.prefix) / "share" / "gongwen" / name]
+    try:
+        import site
+
+        candidates.append(Path(site.getuserbase()) / "share" / "gongwen" / name)
+    except Exception:
+        pass
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise NotFound(f"shipped {name}/ not found (looked in {', '.join(map(str, candidates))})")
+
+
+def find_root(home: str | None = None, start: Path | None = None) -> Path:
+    home = home or os.environ.get("GONGWEN_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        if not (root / CONFIG_NAME).is_file():
+            raise NotFound(f"{root} is not a gongwen workspace (no {CONFIG_NAME}); run `gongwen init {root}`")
+        return root
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise NotFound("not inside a gongwen workspace (no gongwen.yaml here or above); "
+                   "run `gongwen init` or give --home DIR")
+
+
+class Workspace:
+    def __init__(self, root: Path, db_url: str | None = None):
+        self.root = Path(root)
+        self.config = self._read_config()
+        self._db_url = db_url
+
+    def _read_config(self) -> dict:
+        import yaml
+
+        path = self.root / CONFIG_NAME
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise BadInput(f"{path}: cannot read the workspace config: {exc}") from None
+        if not isinstance(data, dict):
+            raise BadInput(f"{path}:1: the workspace config must be a mapping")
+        return {**DEFAULT_CONFIG, **data}
+
+    @property
+    def definitions_dir(self) -> Path:
+        return self.root / "definitions"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates_docx"
+
+    @property
+    def db_url(self) -> str:
+        return (self._db_url or os.environ.get("GONGWEN_DB") or self.config.get("db_url")
+                or f"sqlite:///{self.root / DB_NAME}")
+
+    @cached_property
+    def db(self):
+        from workflow.store.db import Database
+
+        return Database(self.db_url)
+
+    @cached_property
+    def timezone(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.config.get("timezone") or "Asia/Shanghai")
+
+    def now(self) -> dt.datetime:
+        """Now in the workspace's time zone; GONGWEN_NOW (ISO) fixes it for rehearsals and tests."""
+        fixed = os.environ.get("GONGWEN_NOW")
+        if fixed:
+            try:
+                moment = dt.datetime.fromisoformat(fixed)
+            except ValueError:
+                raise BadInput(f"GONGWEN_NOW={fixed!r} is not an ISO date-time (e.g. 2025-03-10T09:00:00)") from None
+            return moment if moment.tzinfo else moment.replace(tzinfo=self.timezone)
+        return dt.datetime.now(self.timezone).replace(microsecond=0)
+
+    @property
+    def form_secret(self) -> bytes:
+        return workspace_secret(self.root)
+
+    def close(self):
+        if "db" in self.__dict__:
+            self.db.dispose()
+
+
+def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = None,
+         db_url: str | None = None) -> Workspace:
+    """Create a workspace: config, database schema, copies of the shipped definitions and templates."""
+    import yaml
+
+    root = Path(root).resolve()
+    if (root / CONFIG_NAME).exists():
+        raise BadInput(f"{root} is already a gongwen workspace")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create the workspace folder {root}: {exc.strerror or exc}") from None
+    config = dict(DEFAULT_CONFIG)
+    if issuer_name:
+        config["issuer_name"] = issuer_name
+    if issuer_code:
+        config["issuer_code"] = issuer_code
+    if db_url:
+        config["db_url"] = db_url
+    from workflow.store.db import Database
+
+    database = Database(db_url or f"sqlite:///{root / DB_NAME}")
+    try:
+        database.create_schema()  # first: a refused database leaves no half workspace behind
+    finally:
+        database.dispose()
+    for name in ("definitions", "templates_docx"):
+        target = root / name
+        if not target.exists():
+            shutil.copytree(shipped_dir(name), target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    (root / "documents").mkdir(exist_ok=True)
+    text = ("# gongwen workspace. issuer_code is the 机关代字 used in 发文字号 (e.g. 某教发〔2024〕1号).\n"
+            + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    (root / CONFIG_NAME).write_text(text, encoding="utf-8")
+    workspace_secret(root)  # the HMAC key of approval forms, mode 0600
+    workspace = Workspace(root, db_url)
+    return workspace
+
+
+def workspace_secret(root: Path) -> bytes:
+    """The workspace's HMAC key (made at init, mode 0600; made here for older workspaces)."""
+    path = Path(root) / SECRET_NAME
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text().strip())
