@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from workflow.canonical import canonical_json
 from workflow.definition.fields import apply_sets
 from workflow.definition.model import CREATE, Definition, Transition
 from workflow.documents import produce as documents
@@ -184,7 +185,7 @@ class Engine:
                       comment=comment, changes=changes, data=data, time=now.isoformat(),
                       definition_hash=definition.hash)
         event.prev_hash = chain.last_hash(session)
-        event.hash = chain.link(event.prev_hash, chain.canonical(chain.payload(event)))
+        event.hash = chain.link(event.prev_hash, canonical_json(chain.payload(event)))
         session.add(event)
         session.flush()
         return event

@@ -1,13 +1,12 @@
 """The event hash chain: hash = sha256(prev_hash ‖ canonical JSON of the event).
 
-The canonical JSON is `json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`.
+The body hashed is workflow.canonical.canonical_json of the event's payload.
 `body_from_row` builds the same bytes from an event row's stored text without parsing its JSON
 columns (they are stored canonical), which is what makes `audit verify` fast."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from json.encoder import encode_basestring as _q  # the encoder json.dumps uses with ensure_ascii=False
 
 from sqlalchemy import select
@@ -15,10 +14,6 @@ from sqlalchemy import select
 from workflow.store.orm import Event
 
 GENESIS = "0" * 64
-
-
-def canonical(payload: dict) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def payload(event: Event) -> dict:

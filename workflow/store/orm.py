@@ -6,6 +6,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Te
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from workflow.canonical import canonical_text
+
 
 class CanonicalJSON(TypeDecorator):
     """JSON kept as canonical text (sorted keys, compact, UTF-8): the exact bytes the hash
@@ -15,8 +17,7 @@ class CanonicalJSON(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True,
-                                                      separators=(",", ":"))
+        return None if value is None else canonical_text(value)
 
     def process_result_value(self, value, dialect):
         return None if value is None else json.loads(value)
