@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 REFUSED, USAGE, CONFLICT, BAD_INPUT = 1, 2, 3, 4
 
 
@@ -11,14 +13,14 @@ class GongwenError(Exception):
     exit_code = BAD_INPUT
     reason = "bad_input"
 
-    def __init__(self, message: str, reason: str | None = None, **details):
+    def __init__(self, message: str, reason: str | None = None, **details: Any):
         super().__init__(message)
         self.message = message
         if reason:
             self.reason = reason
         self.details = details
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         body = {"reason": self.reason, "message": self.message}
         body.update({k: v for k, v in self.details.items() if v is not None})
         return body

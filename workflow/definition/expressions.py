@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
 from functools import lru_cache
 
 KNOWN_NAMES = frozenset({"item", "fields", "user", "params", "today", "now"})
 
 
 @lru_cache(maxsize=1)
-def _environment():
+def _environment() -> SandboxedEnvironment:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     return ImmutableSandboxedEnvironment()
@@ -31,7 +36,7 @@ def check(source: str) -> str | None:
 
 
 @lru_cache(maxsize=512)
-def compile_expression(source: str):
+def compile_expression(source: str) -> Any:
     return _environment().compile_expression(source, undefined_to_none=True)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from workflow.errors import BadInput
 
@@ -33,7 +35,7 @@ class Field:
     maximum: object = None
     record: dict = field(default_factory=dict)  # name -> Field, for type list
 
-    def parse(self, value, where: str = ""):
+    def parse(self, value: Any, where: str = "") -> Any:
         """Turn a typed or loaded value into the stored JSON form; BadInput if it does not fit."""
         where = where or self.name
         if value is None or value == "":
@@ -45,7 +47,7 @@ class Field:
         self._check_bounds(parsed, where)
         return parsed
 
-    def _check_bounds(self, parsed, where):
+    def _check_bounds(self, parsed: Any, where: str) -> None:
         if self.type not in ("integer", "decimal"):
             return
         number = Decimal(str(parsed))
@@ -54,17 +56,17 @@ class Field:
         if self.maximum is not None and number > Decimal(str(self.maximum)):
             raise BadInput(f"{where} ({self.label}): {parsed} is above the maximum {self.maximum}")
 
-    def _parse_text(self, value, where):
+    def _parse_text(self, value: Any, where: str) -> str:
         return str(value)
 
-    def _parse_integer(self, value, where):
+    def _parse_integer(self, value: Any, where: str) -> int:
         if isinstance(value, bool):
             raise ValueError
         if isinstance(value, float) and not value.is_integer():
             raise ValueError
         return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
 
-    def _parse_decimal(self, value, where):
+    def _parse_decimal(self, value: Any, where: str) -> str:
         if isinstance(value, bool):
             raise ValueError
         number = Decimal(str(value).strip())
@@ -72,7 +74,7 @@ class Field:
             raise ValueError
         return str(number)
 
-    def _parse_date(self, value, where):
+    def _parse_date(self, value: Any, where: str) -> str:
         if isinstance(value, dt.date):
             return value.isoformat()
         text = str(value).strip()
@@ -82,13 +84,13 @@ class Field:
                 return dt.date(*map(int, match.groups())).isoformat()
         raise ValueError
 
-    def _parse_choice(self, value, where):
+    def _parse_choice(self, value: Any, where: str) -> str:
         text = str(value)
         if text not in [str(c) for c in self.choices]:
             raise BadInput(f"{where} ({self.label}): {text!r} is not one of {'、'.join(map(str, self.choices))}")
         return text
 
-    def _parse_boolean(self, value, where):
+    def _parse_boolean(self, value: Any, where: str) -> bool:
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -98,14 +100,14 @@ class Field:
             return False
         raise ValueError
 
-    def _parse_list(self, value, where):
+    def _parse_list(self, value: Any, where: str) -> list[dict[str, Any]]:
         if isinstance(value, str):
             value = json.loads(value) if value.strip().startswith("[") else _yaml_list(value)
         if not isinstance(value, list):
             raise ValueError
         return [self.parse_record(rec, f"{where}.{i}") for i, rec in enumerate(value, 1)]
 
-    def parse_record(self, record, where, partial=False):
+    def parse_record(self, record: Any, where: str, partial: bool = False) -> dict[str, Any]:
         """Check one record; `partial` (while several --set build it up) skips `required`."""
         if not isinstance(record, dict):
             raise BadInput(f"{where}: a record of {self.label} must be a mapping")
@@ -123,7 +125,7 @@ class Field:
         return out
 
 
-def _yaml_list(text):
+def _yaml_list(text: str) -> Any:
     import yaml
 
     from workflow.definition import yamlsrc
@@ -134,7 +136,7 @@ def _yaml_list(text):
         raise ValueError(f"not valid YAML: {text!r}") from None
 
 
-def set_path(fields: dict, schema: dict[str, Field], path: str, raw) -> tuple[str, object]:
+def set_path(fields: dict, schema: dict[str, Field], path: str, raw: Any) -> tuple[str, Any]:
     """Apply `--set path=value`; path is `name` or `name.N.sub` (N counts from 1, `+` appends).
 
     Returns (top-level field name, its new value)."""
@@ -169,7 +171,7 @@ def set_path(fields: dict, schema: dict[str, Field], path: str, raw) -> tuple[st
     return name, [spec.parse_record(r, f"{name}.{i}", partial=True) for i, r in enumerate(records, 1)]
 
 
-def apply_sets(fields: dict, schema: dict[str, Field], sets) -> dict:
+def apply_sets(fields: dict, schema: dict[str, Field], sets: Iterable[tuple[str, Any]]) -> dict:
     """Apply every `--set` in order, then check the records of the lists they touched."""
     fields = dict(fields)
     touched = set()
@@ -183,5 +185,5 @@ def apply_sets(fields: dict, schema: dict[str, Field], sets) -> dict:
     return fields
 
 
-def is_empty(value) -> bool:
+def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any, Literal
 
 from workflow.definition.model import Definition
 from workflow.errors import BadInput
 
 
-def _graph_machine(d: Definition, engine: str):
+def _graph_machine(d: Definition, engine: Literal["graphviz", "mermaid"]) -> Any:
     from transitions.extensions import GraphMachine
 
     name = {s: s for s in d.states}
@@ -22,7 +23,7 @@ def _graph_machine(d: Definition, engine: str):
     return machine
 
 
-def draw(d: Definition, fmt: str):
+def draw(d: Definition, fmt: str) -> str | bytes:
     if fmt == "mermaid":
         text = _graph_machine(d, "mermaid").get_graph().draw(None)
         for sid, st in d.states.items():  # the diagram machine has no per-state label

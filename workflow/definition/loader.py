@@ -4,6 +4,8 @@ Every problem is collected with its line (`file:line: problem`); nothing stops a
 
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from pathlib import Path
 
@@ -28,18 +30,18 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 class Builder:
     """Turns the parsed YAML into a Definition, collecting problems with their lines."""
 
-    def __init__(self, doc, filename, templates_dir, trusted=False):
+    def __init__(self, doc: Any, filename: str, templates_dir: str | Path | None, trusted: bool = False) -> None:
         self.trusted = trusted
         self.doc = doc
         self.filename = filename
         self.templates_dir = Path(templates_dir) if templates_dir else None
         self.problems: list[str] = []
 
-    def problem(self, line: int, message: str):
+    def problem(self, line: int, message: str) -> None:
         self.problems.append(f"{self.filename}:{line}: {message}")
 
-    def mapping(self, value, line, what) -> yamlsrc.LineDict:
-        if isinstance(value, dict):
+    def mapping(self, value: Any, line: int, what: str) -> yamlsrc.LineDict:
+        if isinstance(value, yamlsrc.LineDict):
             return value
         if value is not None:
             self.problem(line, f"{what} must be a mapping")
@@ -47,7 +49,7 @@ class Builder:
         empty.line, empty.key_lines = line, {}
         return empty
 
-    def str_list(self, value, line, what) -> list:
+    def str_list(self, value: Any, line: int, what: str) -> list[str]:
         if value is None:
             return []
         if isinstance(value, str):
@@ -97,18 +99,18 @@ class Builder:
             self.check_graph(definition, doc["states"], doc["transitions"])
         return definition
 
-    def check_item_title(self, doc, fields) -> str:
+    def check_item_title(self, doc: yamlsrc.LineDict, fields: dict[str, Field]) -> str:
         fmt = str(doc.get("item_title") or "")
         for name in re.findall(r"{(\w+)}", fmt):
             if name not in fields:
                 self.problem(doc.line_of("item_title"), f"unknown field {name!r} in item_title")
         return fmt
 
-    def check_role(self, role, line):
+    def check_role(self, role: str, line: int) -> None:
         if role not in self.roles and role not in BUILTIN_ROLES:
             self.problem(line, f"unknown role {role!r} (declare it under roles:)")
 
-    def check_expression(self, source, line):
+    def check_expression(self, source: Any, line: int) -> str | None:
         if not isinstance(source, str) or not source.strip():
             self.problem(line, "bad guard expression: must be a non-empty string")
             return None
@@ -118,8 +120,8 @@ class Builder:
             return None
         return source
 
-    def build_field(self, name, spec, line, nested=False) -> Field | None:
-        if not isinstance(spec, dict):
+    def build_field(self, name: str, spec: Any, line: int, nested: bool = False) -> Field | None:
+        if not isinstance(spec, yamlsrc.LineDict):
             self.problem(line, f"field {name!r} must be a mapping with a type")
             return None
         ftype = spec.get("type")
@@ -151,7 +153,7 @@ class Builder:
                 self.problem(spec.line_of("default"), f"bad default for {name!r}: {getattr(exc, 'message', exc)}")
         return result
 
-    def build_fields(self, raw) -> dict:
+    def build_fields(self, raw: Any) -> dict[str, Field]:
         out = {}
         for name, spec in raw.items():
             if not _ID.match(str(name)):
@@ -161,7 +163,7 @@ class Builder:
                 out[str(name)] = built
         return out
 
-    def build_states(self, raw, fields) -> dict:
+    def build_states(self, raw: Any, fields: dict[str, Field]) -> dict[str, State]:
         out = {}
         for sid, spec in raw.items():
             line = raw.line_of(sid)
@@ -186,7 +188,7 @@ class Builder:
                                   final=bool(spec.get("final")), permissions=permissions)
         return out
 
-    def build_numbers(self, raw) -> dict:
+    def build_numbers(self, raw: Any) -> dict[str, NumberSpec]:
         out = {}
         for nid, spec in raw.items():
             spec = self.mapping(spec, raw.line_of(nid), f"number {nid!r}")
@@ -203,7 +205,8 @@ class Builder:
             out[str(nid)] = NumberSpec(id=str(nid), title=str(spec.get("title") or nid), format=fmt, scope=scope)
         return out
 
-    def build_transitions(self, raw, states, fields, numbers, wf_id) -> dict:
+    def build_transitions(self, raw: Any, states: dict[str, State], fields: dict[str, Field],
+                          numbers: dict[str, NumberSpec], wf_id: str) -> dict[str, Transition]:
         out = {}
         known = {"title", "from", "to", "roles", "permissions", "distinct_from", "require", "fields",
                  "comment", "when", "when_message", "assign", "templates", "trigger", "form"}
@@ -275,7 +278,7 @@ class Builder:
                                                                    f"is not a transition out of {waiting!r}")
         return out
 
-    def build_form(self, spec, templates, tid) -> FormSpec | None:
+    def build_form(self, spec: Any, templates: list[str], tid: str) -> FormSpec | None:
         raw = spec.get("form")
         if raw is None:
             return None
@@ -294,7 +297,7 @@ class Builder:
                 self.problem(raw.line_of(key), f"unknown key {key!r} in form of {tid!r}")
         return FormSpec(template=str(template), decisions={str(k): str(v) for k, v in decisions.items()}, **labels)
 
-    def check_templates(self, templates, spec, wf_id):
+    def check_templates(self, templates: list[str], spec: Any, wf_id: str) -> None:
         if self.templates_dir is None:
             return
         for name in templates:
@@ -302,7 +305,7 @@ class Builder:
                 self.problem(spec.line_of("templates"),
                              f"missing template file {wf_id}/{name} (in {self.templates_dir})")
 
-    def build_worklists(self, raw, states) -> dict:
+    def build_worklists(self, raw: Any, states: dict[str, State]) -> dict[str, Worklist]:
         out = {}
         for wid, spec in raw.items():
             spec = self.mapping(spec, raw.line_of(wid), f"worklist {wid!r}")
@@ -320,7 +323,7 @@ class Builder:
                                      states=wl_states, roles=roles, when=when)
         return out
 
-    def check_graph(self, definition: Definition, raw_states, raw_transitions):
+    def check_graph(self, definition: Definition, raw_states: Any, raw_transitions: Any) -> None:
         reached, frontier = {definition.initial}, [definition.initial]
         while frontier:
             state = frontier.pop()
@@ -337,7 +340,7 @@ class Builder:
                 self.problem(line, f"state {sid!r} has no exit (mark it final: true if intended)")
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """Strip the line-tracking containers (for params, defaults and the canonical hash)."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

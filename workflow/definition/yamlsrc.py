@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 
@@ -9,27 +11,30 @@ class LineDict(dict):
     """A mapping that knows its own line and the line of each key (1-based)."""
 
     line: int = 0
-    key_lines: dict
+    key_lines: dict[Any, int]
 
-    def line_of(self, key) -> int:
+    def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
 
 
 class LineList(list):
     line: int = 0
-    item_lines: list
+    item_lines: list[int]
 
     def line_of(self, index: int) -> int:
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
 class DuplicateKey(Exception):
-    def __init__(self, key, line):
+    def __init__(self, key: Any, line: int) -> None:
         super().__init__(f"duplicate id {key!r}")
         self.key, self.line = key, line
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+
+class _Loader(_BaseLoader):
     pass
 
 
@@ -65,7 +70,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequen
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_text)
 
 
-def load(text: str, filename: str):
+def load(text: str, filename: str) -> Any:
     """Parse YAML text; raise DefinitionError-ready messages as ValueError(file:line: ...)."""
     try:
         return yaml.load(text, Loader=_Loader)
@@ -79,6 +84,6 @@ def load(text: str, filename: str):
         raise ValueError(f"{filename}:1: bad YAML: {exc}") from None
 
 
-def load_plain(text: str):
+def load_plain(text: str) -> Any:
     """Parse YAML for data input (--from FILE.yaml), dates kept as ISO strings."""
     return yaml.load(text, Loader=_Loader)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 _DIGITS = "〇一二三四五六七八九"
 
 
-def _as_date(value) -> dt.date:
+def _as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -18,7 +19,7 @@ def _as_date(value) -> dt.date:
     return dt.date.fromisoformat(Field("date", "date", "日期").parse(value))
 
 
-def cn_date(value) -> str:
+def cn_date(value: Any) -> str:
     """2024-03-01 → 2024年3月1日 (GB/T 9704 成文日期: Arabic numerals, no padding)."""
     if value in (None, ""):
         return ""
@@ -33,7 +34,7 @@ def _cn_number(n: int) -> str:
     return text + (_DIGITS[units] if units or not text else "")
 
 
-def cn_date_upper(value) -> str:
+def cn_date_upper(value: Any) -> str:
     """2024-03-01 → 二〇二四年三月一日 (certificates and seals)."""
     if value in (None, ""):
         return ""
@@ -42,12 +43,12 @@ def cn_date_upper(value) -> str:
     return f"{year}年{_cn_number(day.month)}月{_cn_number(day.day)}日"
 
 
-def doc_number(seq, code: str, year) -> str:
+def doc_number(seq: Any, code: str, year: Any) -> str:
     """12 → 某教发〔2024〕12号: 六角括号, full year, no padding (不编虚位)."""
     return f"{code}〔{int(year)}〕{int(seq)}号"
 
 
-def wan_yuan(value, unit: str = "元", places: int = 2) -> str:
+def wan_yuan(value: Any, unit: str = "元", places: int = 2) -> str:
     """An amount in 元 (or already in 万元 with unit='万元') → '12.5万元', trailing zeros dropped."""
     if value in (None, ""):
         return ""
@@ -63,7 +64,7 @@ def wan_yuan(value, unit: str = "元", places: int = 2) -> str:
     return f"{text}万元"
 
 
-def cn_list(value, end: str = "。") -> str:
+def cn_list(value: Any, end: str = "。") -> str:
     """['A', 'B', 'C'] or 'A,B，C' → 'A，B，C。' (抄送 lines)."""
     if value in (None, ""):
         return ""

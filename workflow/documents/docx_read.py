@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 
 from lxml import etree
 
@@ -22,18 +23,18 @@ def norm(text: str) -> str:
     return _SPACE.sub("", text.replace("\u200b", ""))
 
 
-def body(blob: bytes):
+def body(blob: bytes) -> etree._Element:
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
         document = archive.read("word/document.xml")
     return etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True,
                                                       huge_tree=True)).find(f"{W}body")
 
 
-def text(element, decisions: bool = False) -> str:
+def text(element: etree._Element, decisions: bool = False) -> str:
     """Text of an element; with `decisions`, checkbox controls read as ☒/☐ and Wingdings
     symbols as the marks they show."""
-    parts = []
-    skip = set()
+    parts: list[str] = []
+    skip: set[etree._Element] = set()
     for node in element.iter():
         if node in skip:
             continue
@@ -54,7 +55,7 @@ def text(element, decisions: bool = False) -> str:
     return "".join(parts)
 
 
-def rows(body):
+def rows(body: etree._Element) -> Iterator[list[etree._Element]]:
     """Every table row (nested tables too) as its list of distinct cells."""
     for row in body.iter(f"{W}tr"):
         yield [cell for cell in row if cell.tag == f"{W}tc"]

@@ -59,7 +59,7 @@ def merge_split_tags(root: etree._Element) -> None:
                 moved = True
         if not moved:
             continue
-        rebuilt = [[] for _ in texts]
+        rebuilt: list[list[str]] = [[] for _ in texts]
         for char, owner in zip(joined, owners):
             rebuilt[owner].append(char)
         for t, chars in zip(texts, rebuilt):
@@ -67,7 +67,7 @@ def merge_split_tags(root: etree._Element) -> None:
             t.set(XML_SPACE, "preserve")
 
 
-def _owner_paragraph(element):
+def _owner_paragraph(element: etree._Element) -> etree._Element | None:
     parent = element.getparent()
     while parent is not None and parent.tag != _w("p"):
         parent = parent.getparent()

@@ -8,6 +8,12 @@ property `gongwen_token` (full, with the content hash) and as the printed 校验
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflow.definition.model import FormSpec
+    from workflow.documents.renderer import CompiledTemplate
+
 import hashlib
 import hmac
 import json
@@ -50,7 +56,8 @@ def sign(secret: bytes, key: str, revision: int, seq: int, content: str) -> Toke
     return Token(key, revision, seq, content, mac_for(secret, key, revision, seq, content))
 
 
-def render_form(compiled, context: dict, secret: bytes, key: str, revision: int, seq: int, spec) -> tuple[bytes, dict]:
+def render_form(compiled: CompiledTemplate, context: dict, secret: bytes, key: str, revision: int, seq: int,
+                spec: FormSpec) -> tuple[bytes, dict]:
     """Render the form twice: once to learn its fixed content, once with the token in it.
     Returns the bytes and the context they were rendered from."""
     placeholder = {"id": f"{key}#{seq}", "code": "", "token": ""}
@@ -60,7 +67,7 @@ def render_form(compiled, context: dict, secret: bytes, key: str, revision: int,
     return compiled.render(final_context), final_context
 
 
-def fixed_content_hash(blob: bytes, spec) -> str:
+def fixed_content_hash(blob: bytes, spec: FormSpec) -> str:
     """sha256 over the form's content a supervisor must not change."""
     pieces = []
     for element in docx_read.body(blob):

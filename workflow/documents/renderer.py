@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -51,7 +52,7 @@ def part_label(name: str) -> str | None:
 
 
 # -- jinja environments -----------------------------------------------------------------------
-def _environments(strict: bool):
+def _environments(strict: bool) -> list[Any]:
     from jinja2 import Undefined
     from jinja2.exceptions import SecurityError
     from jinja2.sandbox import SandboxedEnvironment
@@ -65,12 +66,12 @@ def _environments(strict: bool):
 
         __slots__ = ()
 
-        def __str__(self):
+        def __str__(self) -> str:
             if issubclass(self._undefined_exception, SecurityError):
                 self._fail_with_undefined_error()
             return super().__str__()
 
-    def undefined_check(value):
+    def undefined_check(value: Any) -> Any:
         if isinstance(value, Undefined):
             # an attribute the sandbox refused (`''.__class__`) is an error even when not strict
             if strict or issubclass(getattr(value, "_undefined_exception", Exception), SecurityError):
@@ -78,7 +79,7 @@ def _environments(strict: bool):
             return ""
         return value
 
-    def finalize_word(value):
+    def finalize_word(value: Any) -> Any:
         value = undefined_check(value)
         if hasattr(value, "__html__"):
             return value
@@ -101,7 +102,7 @@ class _Part:
     name: str
     label: str
     source: str
-    template: object
+    template: Any  # a compiled jinja2 Template
     word: bool
 
 
@@ -137,7 +138,7 @@ class CompiledTemplate:
             members.append(zipraw.deflate(name, rendered[name]) if name in rendered else self.fixed[name])
         return zipraw.write(members)
 
-    def _render_part(self, part: _Part, context: dict, state) -> bytes:
+    def _render_part(self, part: _Part, context: dict, state: _RenderState) -> bytes:
         from jinja2 import TemplateError as JinjaError
 
         state.part = part.name
@@ -199,7 +200,7 @@ def compile_template(source: str | Path | bytes, name: str | None = None, strict
     return compiled
 
 
-def _compile_part(name, member, label, content, word_env, plain_env) -> _Part:
+def _compile_part(name: str, member: str, label: str, content: bytes, word_env: Any, plain_env: Any) -> _Part:
     from jinja2 import TemplateSyntaxError
 
     word = member.startswith("word/")

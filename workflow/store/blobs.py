@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workflow.store.orm import Blob
 
 
-def store_blob(session, data: bytes, kind: str) -> str:
+def store_blob(session: Session, data: bytes, kind: str) -> str:
     digest = hashlib.sha256(data).hexdigest()
     # ask for the key only: session.get would load the stored bytes (autoflush covers pending rows)
     if session.scalar(select(Blob.sha256).where(Blob.sha256 == digest)) is None:
@@ -17,6 +18,6 @@ def store_blob(session, data: bytes, kind: str) -> str:
     return digest
 
 
-def load_blob(session, digest: str) -> bytes | None:
+def load_blob(session: Session, digest: str) -> bytes | None:
     row = session.get(Blob, digest)
     return row.data if row is not None else None

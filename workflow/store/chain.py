@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import hashlib
 from json.encoder import encode_basestring as _q  # the encoder json.dumps uses with ensure_ascii=False
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workflow.store.orm import Event
 
 GENESIS = "0" * 64
 
 
-def payload(event: Event) -> dict:
+def payload(event: Event) -> dict[str, Any]:
     return {"item": event.item_key, "seq": event.seq, "transition": event.transition,
             "from": event.from_state, "to": event.to_state, "actor": event.actor,
             "roles": event.actor_roles, "comment": event.comment, "changes": event.changes,
             "data": event.data, "time": event.time, "definition": event.definition_hash}
 
 
-def body_from_row(item_key, seq, transition, from_state, to_state, actor, roles_text, comment,
-                  changes_text, data_text, time, definition) -> bytes:
+def body_from_row(item_key: str, seq: int, transition: str, from_state: str | None, to_state: str, actor: str,
+                  roles_text: str, comment: str, changes_text: str, data_text: str, time: str,
+                  definition: str) -> bytes:
     """canonical(payload(event)) from the stored columns (JSON columns as their stored text)."""
     return ('{"actor":' + _q(actor) + ',"changes":' + changes_text + ',"comment":' + _q(comment)
             + ',"data":' + data_text + ',"definition":' + _q(definition)
@@ -38,6 +41,6 @@ def link(prev_hash: str, body: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
 
 
-def last_hash(session) -> str:
+def last_hash(session: Session) -> str:
     found = session.scalars(select(Event.hash).order_by(Event.id.desc()).limit(1)).first()
     return found or GENESIS

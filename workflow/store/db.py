@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_LOCK = 0x676F6E6777656E  # "gongwen"
 
@@ -38,13 +40,13 @@ class Database:
     def safe_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
-    def create_schema(self):
+    def create_schema(self) -> None:
         from workflow.store.migrate import create
 
         create(self)
 
     @contextmanager
-    def write(self):
+    def write(self) -> Iterator[Session]:
         """A write transaction: BEGIN IMMEDIATE on SQLite, a transaction-wide advisory lock on
         PostgreSQL (event appends are a chain: one writer at a time); commit or roll back."""
         with self.sessions() as session, session.begin():
@@ -53,17 +55,17 @@ class Database:
             yield session
 
     @contextmanager
-    def read(self):
+    def read(self) -> Iterator[Session]:
         with self.read_sessions() as session, session.begin():
             yield session
 
-    def dispose(self):
+    def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _sqlite_setup(engine):
+def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -73,6 +75,6 @@ def _sqlite_setup(engine):
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):
+    def _on_begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get("gongwen_read")
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection
+
+    from workflow.store.db import Database
+
 from pathlib import Path
 
 from workflow.errors import BadInput
@@ -10,7 +18,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 HEAD = "0002"  # the newest revision in migrations/versions (a test keeps the two in step)
 
 
-def _config(connection):
+def _config(connection: Connection) -> Config:
     from alembic.config import Config
 
     config = Config()
@@ -25,17 +33,17 @@ def heads() -> str:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config).get_current_head() or ""
 
 
-def current(db) -> str | None:
+def current(db: Database) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(db, revision: str = "head") -> tuple[str | None, str | None]:
+def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the schema to `revision`; returns (before, after)."""
     from alembic import command
 
@@ -45,7 +53,7 @@ def upgrade(db, revision: str = "head") -> tuple[str | None, str | None]:
     return before, current(db)
 
 
-def create(db) -> None:
+def create(db: Database) -> None:
     """A new database: refuse one that already holds a gongwen schema, then build it."""
     from sqlalchemy import inspect
 
@@ -56,7 +64,7 @@ def create(db) -> None:
     upgrade(db)
 
 
-def require_current(db) -> None:
+def require_current(db: Database) -> None:
     """Refuse to work on a database whose schema is not this release's (a plain query: no
     alembic import on every command)."""
     from sqlalchemy import text
