@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from workflow import __version__
 from workflow.commands import admin, audit, items, workspace
 from workflow.commands.app import App, GongwenGroup
 
@@ -23,7 +24,7 @@ from workflow.commands.app import App, GongwenGroup
 @click.option("--as", "login", metavar="LOGIN", help="Act as this user (default: $GONGWEN_USER, else the OS login).")
 @click.option("--db", "db_url", metavar="URL", help="The database (default: $GONGWEN_DB, the workspace's db_url, "
               "else its SQLite file), e.g. postgresql://user:pw@host/gongwen.")
-@click.version_option(package_name="gongwen", message="gongwen %(version)s")
+@click.version_option(__version__, message="gongwen %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool, home: str | None, login: str | None, db_url: str | None) -> None:
     """gongwen: move work plans, inspections and clean-school certifications through

@@ -34,16 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workflow.audit import eventlog
-from workflow.audit import verify as audit
+from workflow.audit import eventlog  # noqa: E402
+from workflow.audit import verify as audit  # noqa: E402
+from workflow.audit.merkle import Checkpoint  # noqa: E402
 from workflow.audit.replay import replay  # noqa: E402
 from workflow.demo.run import USERS  # noqa: E402
-from workflow.engine import (
-    admin,
-    registry,
-    users,
-)
-from workflow.store import chain
+from workflow.engine import admin, registry, users  # noqa: E402
+from workflow.store import chain  # noqa: E402
 from workflow.store.orm import Blob, CanonicalJSON, Event, Item  # noqa: E402
 from workflow.store.workspace import Workspace, init  # noqa: E402
 
@@ -151,7 +148,7 @@ def plain_loop(ws) -> int:
     return touched
 
 
-def measure(ws, n_events: int, repeat: int, checkpoint: tuple) -> dict[str, list[float]]:
+def measure(ws, n_events: int, repeat: int, checkpoint: Checkpoint) -> dict[str, list[float]]:
     """Seconds of each run of each measurement, the runs interleaved."""
     def verify_ok(given=None, root=False):
         report = audit.verify(ws.db, given, root=root)
@@ -197,7 +194,7 @@ def main() -> int:
         start = time.perf_counter()
         made = audit.make_checkpoint(ws.db, "admin", "2025-12-31T18:00:00+08:00")
         print(f"checkpoint over {made['size']:,} events in {time.perf_counter() - start:.2f} s")
-        seconds = measure(ws, n_events, args.repeat, (made["size"], made["root"], made["head"]))
+        seconds = measure(ws, n_events, args.repeat, Checkpoint(made["size"], made["root"], made["head"]))
         ws.close()
 
     processes = audit._workers(None, n_events)

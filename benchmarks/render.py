@@ -23,9 +23,11 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # templates_docx.sample_context and, from a checkout, workflow
+sys.path.insert(0, str(ROOT))  # from a checkout: workflow
+sys.path.insert(0, str(ROOT / "tools"))  # sample_context, the templates' build tooling
 
-from templates_docx.sample_context import sample_context  # noqa: E402
+from sample_context import sample_context  # noqa: E402
+
 from workflow.documents import renderer  # noqa: E402
 from workflow.documents.cnformat import FILTERS  # noqa: E402
 from workflow.documents.renderer import render  # noqa: E402

@@ -81,11 +81,11 @@ def run_plan(engine, items: int) -> dict:
         step, key = "create", None
         try:
             view = engine.create("zhangwei", "plan", values=plan_values())
-            key = view["key"]
+            key = view.key
             keys.append(key)
             transitions += 1
             for step, login in PLAN:  # each step on the version this clerk saw: a lost update would conflict
-                view = engine.fire(login, key, step, expected_version=view["version"])
+                view = engine.fire(login, key, step, expected_version=view.version)
                 transitions += 1
         except Exception as exc:  # reported, never retried: the test fails on it
             error = _error(exc, key=key, step=step)
@@ -93,20 +93,22 @@ def run_plan(engine, items: int) -> dict:
     return {"keys": keys, "transitions": transitions, "error": error}
 
 
-def unfinished(engine) -> list[dict]:
-    return [v for v in engine.list_items("zhaomin") if v["state"] in NEXT]
+def unfinished(engine) -> list:
+    """The items not yet published (summaries: key, state, version)."""
+    return [v for v in engine.list_items("zhaomin") if v.state in NEXT]
 
 
-def advance(engine, view) -> dict:
-    transition, login = NEXT[view["state"]]
-    return engine.fire(login, view["key"], transition, expected_version=view["version"])
+def advance(engine, view):
+    """Fire the item's next step on the version last seen; returns the new view."""
+    transition, login = NEXT[view.state]
+    return engine.fire(login, view.key, transition, expected_version=view.version)
 
 
 def run_finish(engine) -> dict:
     transitions, error = 0, None
     try:
         for view in unfinished(engine):
-            while view["state"] in NEXT:
+            while view.state in NEXT:
                 view = advance(engine, view)
                 transitions += 1
     except Exception as exc:

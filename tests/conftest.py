@@ -1,31 +1,19 @@
-"""Shared fixtures: a fresh workspace (real SQLite file in tmp_path) with the demo's users, an
-Engine on it, a CliRunner wrapper, a whole-database snapshot, and real subprocess runs."""
+"""Shared fixtures: a fresh workspace (real SQLite file in tmp_path, or a database on a
+throwaway PostgreSQL server) with the demo's users, an Engine on it and a CliRunner wrapper.
+The plain helpers (sample values, snapshot, run_cli, ...) are in helpers.py."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import NOW, USERS
 
-from workflow.demo.run import USERS as DEMO_USERS
 from workflow.engine import admin, users
 from workflow.engine.engine import Engine
 from workflow.store.workspace import init
-
-REPO = Path(__file__).resolve().parents[1]
-NOW = "2025-03-10T09:00:00"  # fixed clock (Engine.now honours GONGWEN_NOW)
-YEAR = 2025
-
-USERS = [*DEMO_USERS,  # the demo's users: login, name, post, roles
-         # a drafter who also holds the signing role, for separation-of-duties refusals
-         ("boss", "周总", "副局长（兼拟稿）", ["clerk", "reviewer", "supervisor", "office"])]
 
 
 @pytest.fixture(autouse=True)
@@ -40,27 +28,30 @@ def clean_env(monkeypatch):
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     """One throwaway PostgreSQL server per test process, from the pgserver package."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("run")))  # pgserver wants one
     try:
         import pgserver
     except ImportError:
         if os.environ.get("CI"):
             pytest.fail("CI must test PostgreSQL: pgserver is in the test extra")
-        return None
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("run")))  # pgserver wants one
+        yield None
+        return
     server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
     yield server
     server.cleanup()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, pg_server):
-    """None for the workspace's SQLite file, or the URL of a fresh PostgreSQL database."""
+def db_url(request):
+    """None for the workspace's SQLite file, or the URL of a fresh PostgreSQL database. The server
+    is asked for only here, so that a run of SQLite tests alone (`-k sqlite`) never starts one."""
     if request.param == "sqlite":
         return None
     if request.node.get_closest_marker("sqlite_only"):
         reason = request.node.get_closest_marker("sqlite_only").args[0]
         print(f"skipped on PostgreSQL: {reason}")
         pytest.skip(f"SQLite only: {reason}")
+    pg_server = request.getfixturevalue("pg_server")
     if pg_server is None:
         print("skipped: pgserver is not installed (pip install -e '.[test]')")
         pytest.skip("pgserver is not installed")
@@ -87,83 +78,6 @@ def engine(workspace):
     return Engine(workspace)
 
 
-# -- sample data -------------------------------------------------------------------------------
-def plan_values(**extra) -> dict:
-    values = {
-        "title": f"某某县教育局{YEAR}年工作要点", "year": YEAR, "kind": "工作要点", "department": "办公室",
-        "sections": [{"heading": "推进学前教育普及普惠", "content": "新建公办幼儿园。", "due": f"{YEAR}-12-31"}],
-    }
-    values.update(extra)
-    return values
-
-
-def inspection_values(**extra) -> dict:
-    values = {
-        "school": "某某县第一实验小学", "stage": "小学", "kind": "综合督导",
-        "notice_date": "2025-01-02", "visit_start": "2025-01-10", "visit_end": "2025-01-11",
-        "team": [{"name": "刘洋", "role": "组长"}, {"name": "孙丽", "role": "成员"}],
-    }
-    values.update(extra)
-    return values
-
-
-def clean_school_values(**extra) -> dict:
-    values = {
-        "school": "某某县城关中学", "stage": "初中", "tier": "示范校", "batch": YEAR,
-        "self_report": "学校建立小微权力清单，推进校务公开。",
-        "self_scores": [{"code": "1", "indicator": "组织领导", "score": "14"},
-                        {"code": "2", "indicator": "制度建设与权力运行", "score": "18.5"}],
-        "veto_items": [{"item": "班子成员违纪违法受处分", "hit": False}],
-    }
-    values.update(extra)
-    return values
-
-
-# -- database snapshot -------------------------------------------------------------------------
-def db_path(ws) -> Path:
-    return Path(ws.root) / "gongwen.db"
-
-
-def raw_engine(ws):
-    """A separate engine on the workspace's database (not the one gongwen uses)."""
-    from sqlalchemy import create_engine
-
-    from workflow.store.db import normalise_url
-
-    return create_engine(normalise_url(ws.db_url))
-
-
-def snapshot(ws) -> dict:
-    """Every row of every table, in primary-key order, read through a separate connection."""
-    from sqlalchemy import MetaData, select
-
-    engine = raw_engine(ws)
-    try:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        with engine.connect() as connection:
-            return {name: [tuple(r) for r in connection.execute(select(table).order_by(*table.primary_key.columns))]
-                    for name, table in sorted(metadata.tables.items())}
-    finally:
-        engine.dispose()
-
-
-def item_row(ws, key: str) -> dict:
-    from sqlalchemy import text
-
-    engine = raw_engine(ws)
-    try:
-        with engine.connect() as connection:
-            row = connection.execute(text("SELECT * FROM items WHERE key = :key"), {"key": key}).mappings().one()
-            events = connection.execute(text("SELECT seq, hash FROM events WHERE item_id = :id ORDER BY seq"),
-                                        {"id": row["id"]}).all()
-    finally:
-        engine.dispose()
-    loads = lambda v: json.loads(v) if isinstance(v, str) else v
-    return {**dict(row), "fields": loads(row["fields"]), "numbers": loads(row["numbers"]),
-            "events": [tuple(e) for e in events]}
-
-
 # -- the CLI -----------------------------------------------------------------------------------
 @pytest.fixture
 def gw(workspace):
@@ -177,28 +91,3 @@ def gw(workspace):
         return runner.invoke(cli, argv, env=env, catch_exceptions=False)
 
     return run
-
-
-def run_cli(*args, env=None):
-    """The CLI in-process without any workspace option."""
-    from cli import cli
-
-    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
-
-
-def gongwen_command() -> list[str]:
-    script = Path(sys.executable).with_name("gongwen")
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("gongwen")
-    return [found] if found else [sys.executable, "-m", "cli"]
-
-
-def run_subprocess(*args, cwd, extra_env=None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGWEN_")}
-    env["GONGWEN_NOW"] = NOW
-    env.update(extra_env or {})
-    if gongwen_command()[0] == sys.executable:  # `python -m cli` needs the checkout on the path
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run(gongwen_command() + [str(a) for a in args], cwd=cwd, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)

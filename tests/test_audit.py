@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import NOW, YEAR, db_path, inspection_values, plan_values, raw_engine, run_cli
+from helpers import NOW, YEAR, db_path, inspection_values, plan_values, raw_engine, run_cli
 
 from workflow.audit import eventlog, merkle
 from workflow.audit import verify as audit
@@ -30,13 +30,13 @@ EVENTS = 12  # what build() writes
 # -- a workspace with some history ---------------------------------------------------------------
 def build(engine) -> dict:
     """Two plan items and an inspection, their events interleaved in the log, with documents."""
-    a = engine.create("zhangwei", "plan", values=plan_values())["key"]
-    b = engine.create("zhangwei", "plan", values=plan_values(title="某某县教育局2025年工作计划"))["key"]
+    a = engine.create("zhangwei", "plan", values=plan_values()).key
+    b = engine.create("zhangwei", "plan", values=plan_values(title="某某县教育局2025年工作计划")).key
     engine.fire("zhangwei", a, "submit")
     engine.fire("zhangwei", b, "submit")
     engine.fire("lina", a, "forward", "文稿规范，同意呈送签发。")
     engine.fire("lina", b, "return", "请补充量化目标。")
-    c = engine.create("liuyang", "inspection", values=inspection_values())["key"]
+    c = engine.create("liuyang", "inspection", values=inspection_values()).key
     engine.fire("wangqiang", a, "approve", "同意印发。")
     engine.fire("zhangwei", b, "submit", "已补充。")
     engine.fire("liuyang", c, "notify")
@@ -346,17 +346,17 @@ def test_parallel_scan_reports_exactly_what_one_process_does(history, workspace,
         recompute_chain(workspace, a["id"])
     by_head = merkle.parse_checkpoint(history["checkpoint"])
     by_root = merkle.parse_checkpoint(without_head(history["checkpoint"]))
-    assert by_head[2] and by_root[2] is None
-    single = audit.verify(workspace.db, by_head, workers=1).as_dict()
+    assert by_head.head and by_root.head is None
+    single = audit.verify(workspace.db, by_head, workers=1).to_json()
     assert single["ok"] == (tamper == "grown")
     for workers in (2, 3, 7):
-        assert audit.verify(workspace.db, by_head, workers=workers).as_dict() == single, workers
+        assert audit.verify(workspace.db, by_head, workers=workers).to_json() == single, workers
     # the old line, checked by its Merkle root over the first events: the same findings
-    single_root = audit.verify(workspace.db, by_root, workers=1).as_dict()
+    single_root = audit.verify(workspace.db, by_root, workers=1).to_json()
     assert [p["kind"] for p in single_root["problems"]] == [p["kind"] for p in single["problems"]]
     assert single_root["root"] and single["root"] is None
     for workers in (2, 3, 7):
-        assert audit.verify(workspace.db, by_root, workers=workers).as_dict() == single_root, workers
+        assert audit.verify(workspace.db, by_root, workers=workers).to_json() == single_root, workers
 
 
 def test_merkle_root_from_parts_of_any_size_is_the_rfc_9162_root():
@@ -380,6 +380,22 @@ def test_merkle_root_from_parts_of_any_size_is_the_rfc_9162_root():
 def test_checkpoint_refuses_a_line_that_is_not_one(history, gw):
     result = gw("--as", "zhaomin", "audit", "verify", "--checkpoint", "root=abc")
     assert result.exit_code == 4 and "not a gongwen checkpoint" in result.output
+
+
+def test_checkpoint_is_read_from_a_line_or_a_file_that_holds_it(history, gw, tmp_path):
+    line = history["checkpoint"]
+    saved = tmp_path / "kept.txt"
+    saved.write_text(f"kept by the auditor\n{line}\n", encoding="utf-8")
+    given = merkle.read_checkpoint(line)
+    assert given == merkle.read_checkpoint(str(saved)) == merkle.parse_checkpoint(line)
+    assert given.size == EVENTS and given.head and f"root={given.root} head={given.head} " in line
+    binary = tmp_path / "scan.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" + line.encode())
+    for command in (["verify"], ["export", "-o", tmp_path / "r.html"]):
+        result = gw("--as", "zhaomin", "audit", *command, "--checkpoint", binary)
+        assert result.exit_code == 4, result.output
+        assert result.output.strip().count("\n") == 0 and f"{binary}: it is not UTF-8 text" in result.output
+    assert not (tmp_path / "r.html").exists()
 
 
 # -- replay ---------------------------------------------------------------------------------------
@@ -436,10 +452,10 @@ def test_replay_names_a_state_changed_directly(history, workspace, gw):
 
 def test_replay_at_a_moment_gives_the_states_then(engine, gw, monkeypatch):
     monkeypatch.setenv("GONGWEN_NOW", "2025-03-10T09:00:00")
-    a = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    a = engine.create("zhangwei", "plan", values=plan_values()).key
     monkeypatch.setenv("GONGWEN_NOW", "2025-03-10T10:00:00")
     engine.fire("zhangwei", a, "submit")
-    b = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    b = engine.create("zhangwei", "plan", values=plan_values()).key
     monkeypatch.setenv("GONGWEN_NOW", "2025-03-11T15:00:00")
     engine.fire("lina", a, "forward")
 
@@ -527,8 +543,34 @@ def test_export_takes_the_format_from_the_suffix(demo, tmp_path):
     assert (tmp_path / "report").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+def test_export_json_summary(demo, tmp_path):
+    root, _ = demo
+    path = tmp_path / "h.JSON"
+    result = demo_cli(root, "--json", "audit", "export", "-o", path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"file": str(path), "format": "json", "items": 3,
+                                         "events": len(demo_events(root)), "verify_ok": True, "replay_ok": True}
+
+
+def test_diagram_text_is_escaped(history, workspace):
+    """Workflow, state and transition titles come from definition files: the SVG shows them as text."""
+    from workflow.audit import report
+
+    data = report.collect(workspace)
+    hostile = '<script>alert("x")</script>&'
+    for wf in data["workflows"]:
+        wf["title"] = hostile
+        for part in wf["states"] + wf["transitions"]:
+            part["title"] = hostile
+    html = report.to_html(data)
+    assert "<script" not in html and html.count("<svg") == 2
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;"
+    assert f'aria-label="{escaped}"' in html and f'fill="#222">{escaped}</text>' in html
+    assert f'paint-order="stroke">{escaped}' in html  # an arrow's label
+
+
 def test_html_report_is_self_contained_and_escapes_text(history, workspace, gw, tmp_path, engine):
-    key = engine.create("zhangwei", "plan", values=plan_values(title='<script>alert("x")</script> & 〈标题〉'))["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values(title='<script>alert("x")</script> & 〈标题〉')).key
     engine.fire("zhangwei", key, "submit", "<b>意见</b>")
     sql(workspace, "UPDATE items SET state = 'publish' WHERE key = :key", key=history["returned"])
     path = tmp_path / "report.html"

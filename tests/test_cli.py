@@ -8,7 +8,7 @@ import getpass
 import json
 
 import pytest
-from conftest import YEAR, plan_values, run_cli, run_subprocess, snapshot
+from helpers import YEAR, plan_values, run_cli, run_subprocess, snapshot
 
 from workflow.engine import admin, users
 from workflow.engine.engine import Engine

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from workflow.documents.cnformat import FILTERS, cn_date, cn_date_upper, cn_list, doc_number, wan_yuan
+from workflow.errors import BAD_INPUT, BadInput
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -32,9 +33,12 @@ def test_cn_date_upper(value, expected):
     assert cn_date_upper(value) == expected
 
 
-def test_cn_date_rejects_what_is_not_a_date():
-    with pytest.raises(Exception):
-        cn_date("三月一日")
+@pytest.mark.parametrize("value", ["三月一日", "2024-02-30", 42])
+@pytest.mark.parametrize("fmt", [cn_date, cn_date_upper], ids=["cn_date", "cn_date_upper"])
+def test_cn_date_rejects_what_is_not_a_date(fmt, value):
+    with pytest.raises(BadInput, match="is not a valid date") as info:
+        fmt(value)
+    assert info.value.exit_code == BAD_INPUT
 
 
 @pytest.mark.parametrize("args, expected", [

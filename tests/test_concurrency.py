@@ -16,7 +16,7 @@ import time
 
 import clerk_worker as worker
 import pytest
-from conftest import NOW, plan_values
+from helpers import NOW, plan_values
 
 from workflow.audit.verify import verify
 
@@ -63,7 +63,8 @@ def test_clerk_processes_advance_200_items_each_at_the_same_time(workspace, tmp_
     # the 发文字号 of the issuer for 2025: 1..total, no gap, no duplicate, one per item
     numbers = [(a["name"], a["scope"], a["year"], a["seq"]) for a in facts["assigned"]]
     assert numbers == [("doc_number", "某教发", 2025, n) for n in range(1, total + 1)]
-    assert sorted(i["numbers"]["doc_number"] for i in items) == sorted(f"某教发〔2025〕{n}号" for n in range(1, total + 1))
+    assert sorted(i["numbers"]["doc_number"] for i in items) == sorted(
+        f"某教发〔2025〕{n}号" for n in range(1, total + 1))
     assert facts["counters"][("doc_number", "某教发", 2025)] == total
     # every document written to its file after commit
     for item in items:
@@ -83,12 +84,12 @@ RACES = [  # (state to reach, first contender, second contender): two different 
 
 
 def item_in(engine, state: str) -> str:
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
     for transition, login in worker.PLAN:
-        if engine.show("zhaomin", key)["state"] == state:
+        if engine.show("zhaomin", key).state == state:
             break
         engine.fire(login, key, transition)
-    assert engine.show("zhaomin", key)["state"] == state
+    assert engine.show("zhaomin", key).state == state
     return key
 
 
@@ -96,8 +97,8 @@ def item_in(engine, state: str) -> str:
 def test_two_processes_fire_on_the_same_item_at_once(workspace, engine, tmp_path, race):
     state, *contenders = race
     key = item_in(engine, state)
-    version = engine.show("zhaomin", key)["version"]
-    events_before = len(engine.history("zhaomin", key)["history"])
+    version = engine.show("zhaomin", key).version
+    events_before = len(engine.history("zhaomin", key).history)
     start = tmp_path / "start"
     processes = [worker.launch(workspace.root, "cli", "--as", login, "do", key, transition, *rest,
                                "--expect-version", version, start=start)
@@ -114,10 +115,10 @@ def test_two_processes_fire_on_the_same_item_at_once(workspace, engine, tmp_path
     assert f"(version {version} → {version + 1})" in message
 
     # exactly one transition happened: the winner's; the loser left nothing behind
-    history = engine.history("zhaomin", key)["history"]
+    history = engine.history("zhaomin", key).history
     assert len(history) == events_before + 1
-    assert (history[-1]["transition"], history[-1]["actor"]) == (winner_transition, winner_login)
-    assert engine.show("zhaomin", key)["version"] == version + 1
+    assert (history[-1].transition, history[-1].actor) == (winner_transition, winner_login)
+    assert engine.show("zhaomin", key).version == version + 1
     facts = worker.database_facts(workspace.db_url)
     assert worker.consistency_problems(facts) == []
     assert len(facts["assigned"]) == (1 if winner_transition == "publish" else 0)

@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from conftest import REPO, run_cli
+from helpers import REPO, run_cli
 
 from workflow.definition.loader import load_file
 from workflow.errors import DefinitionError
@@ -59,7 +59,8 @@ CASES = [
     ("unknown_role", replace_line(VALID, 17, "    roles: [boss]"), 17, "unknown role 'boss'"),
     ("bad_guard_syntax", replace_line(VALID, 18, '    when: "fields.title =="'), 18, "bad guard expression"),
     ("bad_guard_name", replace_line(VALID, 18, '    when: "secret.value > 1"'), 18, "unknown name 'secret'"),
-    ("missing_template", replace_line(VALID, 19, "    templates: [缺失.docx]"), 19, "missing template file mini/缺失.docx"),
+    ("missing_template", replace_line(VALID, 19, "    templates: [缺失.docx]"), 19,
+     "missing template file mini/缺失.docx"),
     ("field_type_unknown", replace_line(VALID, 8, "  title: {type: txt, label: 标题}"), 8, "field type unknown: 'txt'"),
 ]
 
@@ -127,8 +128,8 @@ def test_all_problems_of_a_file_are_reported_together(defs):
 
 @pytest.mark.parametrize("fmt", ["{seq.real.x}", "{seq[0]}", "{nope}{seq}", "{seq:q}"])
 def test_bad_number_format_is_a_definition_error(defs, fmt):
-    text = VALID.replace("    templates: [稿纸.docx]\n",
-                         f"    templates: [稿纸.docx]\n    assign: [n]\nnumbers:\n  n: {{title: 号, format: \"{fmt}\"}}\n")
+    text = VALID.replace("    templates: [稿纸.docx]\n", "    templates: [稿纸.docx]\n    assign: [n]\n"
+                         f"numbers:\n  n: {{title: 号, format: \"{fmt}\"}}\n")
     path = write(defs, text)
     result = run_cli("workflows", "validate", path)
     assert result.exit_code == 4, result.output

@@ -9,7 +9,7 @@ import json
 
 import docx
 import pytest
-from conftest import YEAR, plan_values, snapshot
+from helpers import YEAR, plan_values, snapshot
 
 from workflow.engine import registry
 from workflow.errors import BadInput
@@ -28,7 +28,7 @@ def files_under(folder):
 
 
 def to_signed(engine, copies="30", **extra):
-    key = engine.create("zhangwei", "plan", values=plan_values(copies=int(copies), **extra))["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values(copies=int(copies), **extra)).key
     for login, transition in [("zhangwei", "submit"), ("lina", "forward"), ("wangqiang", "approve")]:
         engine.fire(login, key, transition)
     return key
@@ -37,11 +37,11 @@ def to_signed(engine, copies="30", **extra):
 def test_documents_are_stored_with_their_template_and_context(engine, workspace):
     key = to_signed(engine)
     view = engine.fire("chenjing", key, "publish", sets=[("issue_date", f"{YEAR}-03-10")])
-    event = engine.history("zhaomin", key)["history"][-1]
-    [doc] = event["data"]["documents"]
+    event = engine.history("zhaomin", key).history[-1]
+    [doc] = event.data["documents"]
     assert doc["file"] == f"{key}_05_印发_印发通知.docx"
     path = workspace.root / "documents" / key / doc["file"]
-    assert view["documents"] == [str(path)]
+    assert view.documents == (str(path),)
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == doc["sha256"]
     text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
@@ -86,13 +86,13 @@ def test_twenty_publishes_with_failures_after_the_number_was_drawn_leave_no_gap(
             failures += 1
             engine.fire("chenjing", key, "publish", sets=[("copies", "30")])  # done again, right
     assert failures == 7
-    numbers = [engine.show("zhaomin", key)["numbers"]["doc_number"] for key in keys]
+    numbers = [engine.show("zhaomin", key).numbers["doc_number"] for key in keys]
     assert numbers == [f"某教发〔{YEAR}〕{n}号" for n in range(1, 21)]
     rows = snapshot(workspace)
     assert [(r[4]) for r in rows["assigned_numbers"]] == list(range(1, 21))
     assert [r[3] for r in rows["counters"] if r[0] == "doc_number"] == [20]
     for key, number in zip(keys, numbers):
-        [doc] = engine.history("zhaomin", key)["history"][-1]["data"]["documents"]
+        [doc] = engine.history("zhaomin", key).history[-1].data["documents"]
         assert docx.Document(str(workspace.root / "documents" / key / doc["file"])).paragraphs[0].text == number
 
 
@@ -106,7 +106,7 @@ def test_docs_lists_and_exports(gw, engine, workspace, tmp_path):
     for row, path in zip(listed["documents"], exported["exported"]):
         assert hashlib.sha256(open(path, "rb").read()).hexdigest() == row["sha256"]
     assert "has no documents yet" in gw("--as", "zhaomin", "docs",
-                                        engine.create("zhangwei", "plan", title="新")["key"]).output
+                                        engine.create("zhangwei", "plan", title="新").key).output
 
 
 def test_docs_pdf_without_libreoffice_is_one_line(gw, engine, monkeypatch, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import snapshot
+from helpers import snapshot
 
 from workflow.engine import admin, users
 from workflow.engine.engine import Engine
@@ -61,28 +61,28 @@ def memo_engine(workspace):
 
 
 def test_permission_guard_follows_the_current_states_map(memo_engine):
-    key = memo_engine.create("zhangwei", "memo", title="关于会议安排的便函")["key"]
+    key = memo_engine.create("zhangwei", "memo", title="关于会议安排的便函").key
     memo_engine.fire("zhangwei", key, "submit")
     # In pending only the reviewer holds Modify: the owner may no longer hide it (S5).
     with pytest.raises(Refused) as refused:
         memo_engine.fire("zhangwei", key, "hide")
     assert refused.value.reason == "role_missing" and "Modify" in refused.value.message
-    assert memo_engine.fire("lina", key, "hide")["state"] == "private"
+    assert memo_engine.fire("lina", key, "hide").state == "private"
 
 
 def test_automatic_transition_fires_when_its_guard_passes(memo_engine):
-    plain = memo_engine.create("zhangwei", "memo", title="不归档")["key"]
-    archived = memo_engine.create("zhangwei", "memo", title="直接归档", values={"archive": True})["key"]
+    plain = memo_engine.create("zhangwei", "memo", title="不归档").key
+    archived = memo_engine.create("zhangwei", "memo", title="直接归档", values={"archive": True}).key
     for key in (plain, archived):
         memo_engine.fire("zhangwei", key, "submit")
         memo_engine.fire("lina", key, "publish")
-    assert memo_engine.show("lina", plain)["state"] == "published"
+    assert memo_engine.show("lina", plain).state == "published"
     view = memo_engine.show("lina", archived)
-    assert view["state"] == "archived"
-    assert [e["transition"] for e in view["history"]][-2:] == ["publish", "auto_archive"]
-    assert view["history"][-1]["actor"] == "lina"
+    assert view.state == "archived"
+    assert [e.transition for e in view.history][-2:] == ["publish", "auto_archive"]
+    assert view.history[-1].actor == "lina"
     # automatic transitions are never offered for firing by hand
-    assert "auto_archive" not in [a["id"] for a in memo_engine.show("lina", plain)["allowed"]]
+    assert "auto_archive" not in [a.id for a in memo_engine.show("lina", plain).allowed]
     with pytest.raises(Refused) as refused:
         memo_engine.fire("lina", plain, "auto_archive")
     assert refused.value.reason == "not_an_exit"
@@ -94,7 +94,7 @@ def test_automatic_cycle_is_bounded_and_changes_nothing(workspace, memo_engine):
                              "  republish: {title: 重新发布, from: pending, to: published, trigger: automatic, "
                              "when: \"fields.archive == false\"}")
     (workspace.definitions_dir / "memo.yaml").write_text(looping, encoding="utf-8")
-    key = memo_engine.create("zhangwei", "memo", title="循环")["key"]
+    key = memo_engine.create("zhangwei", "memo", title="循环").key
     before = snapshot(workspace)
     with pytest.raises(BadInput) as error:
         memo_engine.fire("zhangwei", key, "submit")
@@ -108,14 +108,14 @@ def test_a_changed_definition_does_not_change_running_items(workspace, memo_engi
                              "publish: {title: 发布, from: pending, to: published, roles: [member]}")
     (workspace.definitions_dir / "memo.yaml").write_text(changed, encoding="utf-8")
     new = memo_engine.create("zhangwei", "memo", title="新版本")
-    assert old["definition_version"] != new["definition_version"]
+    assert old.definition_version != new.definition_version
     for view in (old, new):
-        memo_engine.fire("zhangwei", view["key"], "submit")
+        memo_engine.fire("zhangwei", view.key, "submit")
     # zhangwei (member, not reviewer) may publish under the new version only
     with pytest.raises(Refused) as refused:
-        memo_engine.fire("zhangwei", old["key"], "publish")
+        memo_engine.fire("zhangwei", old.key, "publish")
     assert refused.value.reason == "role_missing"
-    assert memo_engine.fire("lina", new["key"], "publish")["state"] == "published"
+    assert memo_engine.fire("lina", new.key, "publish").state == "published"
 
 
 @pytest.mark.sqlite_only("checks SQLite's own pragmas")

@@ -14,7 +14,7 @@ import subprocess
 import zipfile
 
 import pytest
-from conftest import clean_school_values, inspection_values, plan_values, run_cli, snapshot
+from helpers import clean_school_values, inspection_values, plan_values, run_cli, snapshot
 from lxml import etree
 
 from workflow.documents import docx_read, formtoken, office
@@ -41,7 +41,7 @@ def files_under(folder):
 
 def to_approve(engine, **extra) -> str:
     """A plan item waiting for the supervisor, its 发文稿纸 handed out at `forward`."""
-    key = engine.create("zhangwei", "plan", values=plan_values(copies=30, **extra))["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values(copies=30, **extra)).key
     engine.fire("zhangwei", key, "submit")
     engine.fire("lina", key, "forward", "同意呈送签发。")
     return key
@@ -49,14 +49,14 @@ def to_approve(engine, **extra) -> str:
 
 def the_form(engine, workspace, key):
     """The item's latest approval form: its bytes, its path and its spec."""
-    event = [e for e in engine.history("zhaomin", key)["history"]
-             if any("form_id" in d for d in e["data"].get("documents", []))][-1]
-    [doc] = [d for d in event["data"]["documents"] if "form_id" in d]
-    assert doc["form_id"] == f"{key}#{event['seq']}"
+    event = [e for e in engine.history("zhaomin", key).history
+             if any("form_id" in d for d in e.data.get("documents", []))][-1]
+    [doc] = [d for d in event.data["documents"] if "form_id" in d]
+    assert doc["form_id"] == f"{key}#{event.seq}"
     path = workspace.root / "documents" / key / doc["file"]
     with workspace.db.read() as session:
         item = engine.get_item(session, key)
-        spec = registry.pinned(session, item.definition_hash).transitions[event["transition"]].form
+        spec = registry.pinned(session, item.definition_hash).transitions[event.transition].form
     return path.read_bytes(), path, spec
 
 
@@ -173,10 +173,10 @@ def assert_applied(engine, workspace, key, path, decision, state, opinion, read_
     in the event's data and stored byte for byte; the form is receipted."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    assert engine.show("zhaomin", key)["state"] == state
-    event = engine.history("zhaomin", key)["history"][-1]
-    assert (event["transition"], event["actor"], event["comment"]) == (TRANSITION[decision], "wangqiang", opinion)
-    form = event["data"]["form"]
+    assert engine.show("zhaomin", key).state == state
+    event = engine.history("zhaomin", key).history[-1]
+    assert (event.transition, event.actor, event.comment) == (TRANSITION[decision], "wangqiang", opinion)
+    form = event.data["form"]
     assert form["sha256"] == sha and form["file"] == path.name
     assert (form["decision"], form["signer"], form["ingested_by"], form["signed_on"]) == \
         (decision, "wangqiang", "chenjing", DATE)
@@ -213,7 +213,7 @@ def test_forms_filled_each_way_move_the_item_as_decided(gw, engine, workspace, t
 
 def _inspection_to_approve(engine):
     key = engine.create("liuyang", "inspection", values=inspection_values(
-        self_score="80", self_report="自评", conclusion="通过", overall="总体良好"))["key"]
+        self_score="80", self_report="自评", conclusion="通过", overall="总体良好")).key
     for login, transition in [("liuyang", "notify"), ("liuyang", "start_visit"), ("liuyang", "submit"),
                               ("lina", "forward")]:
         engine.fire(login, key, transition)
@@ -221,7 +221,7 @@ def _inspection_to_approve(engine):
 
 
 def _clean_school_to_approve(engine):
-    key = engine.create("zhangwei", "clean_school", values=clean_school_values())["key"]
+    key = engine.create("zhangwei", "clean_school", values=clean_school_values()).key
     engine.fire("zhangwei", key, "submit")
     engine.fire("lina", key, "forward", sets=[("county_opinion", "材料齐全，同意推荐。")])
     # the city team records its assessment, which hands the 审批表 to the leader
@@ -326,7 +326,7 @@ def test_a_document_without_any_code_is_refused(gw, engine, workspace, tmp_path)
 def test_a_gongwen_document_that_is_not_a_form_is_refused(gw, engine, workspace, tmp_path):
     """The 发文稿纸 printed at 送核稿 has the same table but no token: not a form to sign."""
     key = to_approve(engine)
-    [doc] = engine.history("zhaomin", key)["history"][1]["data"]["documents"]
+    [doc] = engine.history("zhaomin", key).history[1].data["documents"]
     path = workspace.root / "documents" / key / doc["file"]
     _, _, spec = the_form(engine, workspace, key)
     data = formfill.fill(path.read_bytes(), spec, "同意", opinion="同意。", signer="王强", date=DATE)
@@ -496,11 +496,11 @@ def test_a_folder_of_files_is_reported_file_by_file(gw, engine, workspace, tmp_p
     assert len(after["events"]) == len(before["events"]) + 1
     [receipt] = after["form_receipts"]
     assert receipt[0] == reader.read(good.read_bytes(), set()).token.form_id
-    event = engine.history("zhaomin", good_key)["history"][-1]
-    expected = {event["data"]["form"]["sha256"]} | {d[k] for d in event["data"]["documents"]
-                                                    for k in ("sha256", "template_sha256", "context_sha256")}
+    event = engine.history("zhaomin", good_key).history[-1]
+    expected = {event.data["form"]["sha256"]} | {d[k] for d in event.data["documents"]
+                                                 for k in ("sha256", "template_sha256", "context_sha256")}
     new_blobs = {row[0] for row in after["blobs"]} - {row[0] for row in before["blobs"]}
-    assert new_blobs <= expected and event["data"]["form"]["sha256"] in new_blobs
+    assert new_blobs <= expected and event.data["form"]["sha256"] in new_blobs
     changed_items = [a for a, b in zip(after["items"], before["items"]) if a != b]
     assert len(after["items"]) == len(before["items"]) and [r[1] for r in changed_items] == [good_key]
     assert {p.parts[0] for p in files_under(workspace.root / "documents")} == {good_key, forged_key}
@@ -523,10 +523,10 @@ def test_the_demo_approves_the_plan_through_a_filled_in_form(tmp_path):
     ws = Workspace(target)
     try:
         engine = Engine(ws)
-        history = engine.history("zhaomin", plan["key"])["history"]
-        [approve] = [e for e in history if e["transition"] == "approve"]
-        form = approve["data"]["form"]
-        assert approve["actor"] == "wangqiang" and approve["comment"] == "同意印发。"
+        history = engine.history("zhaomin", plan["key"]).history
+        [approve] = [e for e in history if e.transition == "approve"]
+        form = approve.data["form"]
+        assert approve.actor == "wangqiang" and approve.comment == "同意印发。"
         assert (form["decision"], form["signer"], form["ingested_by"], form["read_as"]) == \
             ("同意", "wangqiang", "chenjing", "ticked")
         returned = target / "returned" / form["file"]

@@ -29,7 +29,10 @@ def copy_checkout(target: Path) -> None:
                             cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, listed):
         source = REPO / name
-        if source.is_file():
+        if source.is_symlink():  # workflow/_shipped/definitions -> ../../definitions, as git checks it out
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).symlink_to(os.readlink(source))
+        elif source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
 
@@ -50,10 +53,26 @@ def test_readme_first_command_installs_and_runs_the_demo(tmp_path):
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     gongwen = clone / ".venv" / "bin" / "gongwen"
-    # Not an editable install: cli.py lives in site-packages, the definitions in <venv>/share/gongwen.
+    # Not an editable install: cli.py lives in site-packages, and so do the shipped definitions and
+    # templates, as package data in workflow/_shipped/ (real files there, symlinks in the checkout).
     located = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", "import cli; print(cli.__file__)"],
                              cwd=tmp_path, capture_output=True, text=True, env=env)
     assert "site-packages" in located.stdout
+    shipped = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c",
+                              "from workflow.store.workspace import shipped_dir\n"
+                              "for name in ('definitions', 'templates_docx'): print(shipped_dir(name))"],
+                             cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert shipped.returncode == 0, shipped.stderr
+    folders = [Path(line) for line in shipped.stdout.splitlines()]
+    assert [(f.parent.parent.name, f.parent.parent.parent.name) for f in folders] == [("workflow", "site-packages")] * 2
+    assert not any(f.is_symlink() for f in folders)
+    assert sorted(p.name for p in folders[0].iterdir()) == ["README.md", "clean_school.yaml", "inspection.yaml",
+                                                           "plan.yaml"]
+    docx = sorted(p.relative_to(folders[1]).as_posix() for p in folders[1].rglob("*") if p.is_file())
+    assert docx == sorted(p.relative_to(REPO / "templates_docx").as_posix()
+                          for p in (REPO / "templates_docx").glob("*/*.docx"))
+    assert (folders[0].parent.parent / "py.typed").is_file()
+    assert not (clone / ".venv" / "share" / "gongwen").exists()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     listed = subprocess.run([str(gongwen), "--json", "workflows", "list"], cwd=elsewhere,

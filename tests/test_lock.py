@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import NOW, item_row, plan_values, snapshot
+from helpers import NOW, item_row, plan_values, snapshot
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflow.engine.engine import Engine
@@ -26,19 +26,19 @@ def two_sessions(workspace):
 
 @pytest.fixture
 def key(engine):
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
     engine.fire("zhangwei", key, "submit")
     return key
 
 
 def test_second_writer_of_the_same_version_gets_a_conflict(workspace, two_sessions, key, monkeypatch):
     alice, bob = two_sessions
-    version = alice.show("lina", key)["version"]
-    assert bob.show("wangqiang", key)["version"] == version
+    version = alice.show("lina", key).version
+    assert bob.show("wangqiang", key).version == version
 
     monkeypatch.setenv("GONGWEN_NOW", "2025-03-10T10:15:00")
     done = alice.fire("lina", key, "forward", "同意呈送。", expected_version=version)
-    assert done["state"] == "approve" and done["version"] == version + 1
+    assert done.state == "approve" and done.version == version + 1
 
     before = snapshot(workspace)
     monkeypatch.setenv("GONGWEN_NOW", "2025-03-10T10:16:00")
@@ -53,18 +53,18 @@ def test_second_writer_of_the_same_version_gets_a_conflict(workspace, two_sessio
     assert item_row(workspace, key)["state"] == "approve"
 
     # having reloaded, bob decides again on the current version
-    again = bob.fire("wangqiang", key, "return", "请修改。", expected_version=bob.show("wangqiang", key)["version"])
-    assert again["state"] == "returned" and again["version"] == version + 2
+    again = bob.fire("wangqiang", key, "return", "请修改。", expected_version=bob.show("wangqiang", key).version)
+    assert again.state == "returned" and again.version == version + 2
 
 
 def test_both_sessions_see_each_others_writes(two_sessions, key):
     alice, bob = two_sessions
     alice.fire("lina", key, "forward")
-    assert bob.show("wangqiang", key)["state"] == "approve"
+    assert bob.show("wangqiang", key).state == "approve"
     bob.fire("wangqiang", key, "approve")
-    history = alice.history("zhaomin", key)["history"]
-    assert [e["transition"] for e in history] == ["create", "submit", "forward", "approve"]
-    assert [e["actor"] for e in history[-2:]] == ["lina", "wangqiang"]
+    history = alice.history("zhaomin", key).history
+    assert [e.transition for e in history] == ["create", "submit", "forward", "approve"]
+    assert [e.actor for e in history[-2:]] == ["lina", "wangqiang"]
 
 
 def test_version_counter_guards_the_row_itself(workspace, two_sessions, key):
@@ -82,7 +82,7 @@ def test_version_counter_guards_the_row_itself(workspace, two_sessions, key):
 
 
 def test_cli_expect_version_stale_exits_3(gw, workspace, key, engine):
-    version = engine.show("lina", key)["version"]
+    version = engine.show("lina", key).version
     engine.fire("lina", key, "forward")
     before = snapshot(workspace)
     result = gw("--as", "wangqiang", "do", key, "approve", "--expect-version", version)

@@ -16,11 +16,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from conftest import NOW, USERS, plan_values, raw_engine, snapshot
+from helpers import NOW, USERS, plan_values, raw_engine, snapshot
 from sqlalchemy import inspect
 
 from cli import cli
 from workflow.audit import verify as audit
+from workflow.audit.merkle import Checkpoint
 from workflow.engine import admin, registry, users
 from workflow.engine.engine import Engine
 from workflow.forms import fill as formfill
@@ -77,7 +78,7 @@ def fill(ws, tmp_path) -> dict:
     keys = {}
 
     def plan(name, *steps, **values):
-        key = engine.create("zhangwei", "plan", values=plan_values(**values))["key"]
+        key = engine.create("zhangwei", "plan", values=plan_values(**values)).key
         for login, transition, *comment in steps:
             engine.fire(login, key, transition, *comment)
         keys[name] = key
@@ -90,8 +91,8 @@ def fill(ws, tmp_path) -> dict:
     plan("draft", ("zhangwei", "edit"), title="某某县教育局2025年工作计划")
     plan("by_form", *to_publish[:2])
     # the supervisor signs the 发文稿纸 handed out at forward; chenjing ingests it (form_receipts)
-    [event] = [e for e in engine.history("zhaomin", keys["by_form"])["history"] if e["transition"] == "forward"]
-    [doc] = [d for d in event["data"]["documents"] if "form_id" in d]
+    [event] = [e for e in engine.history("zhaomin", keys["by_form"]).history if e.transition == "forward"]
+    [doc] = [d for d in event.data["documents"] if "form_id" in d]
     with ws.db.read() as session:
         item = engine.get_item(session, keys["by_form"])
         spec = registry.pinned(session, item.definition_hash).transitions["forward"].form
@@ -144,7 +145,7 @@ def test_a_workspace_of_the_older_release_upgrades_in_place(old_migrations, monk
     assert index_names(ws)[NEW_INDEX] == ["item_key"]
     assert schema_differences(ws) == []
     checkpoint = keys["checkpoint"]
-    report = audit.verify(ws.db, (checkpoint["size"], checkpoint["root"]))
+    report = audit.verify(ws.db, Checkpoint(checkpoint["size"], checkpoint["root"]))
     assert report.ok, report.problems
     assert report.events == len(after["events"]) and report.items == len(after["items"])
     assert any("consistent with the checkpoint" in note for note in report.notes)

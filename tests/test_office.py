@@ -1,6 +1,7 @@
 """LibreOffice converts every shipped template, rendered with its sample context, to a PDF (one
 soffice call for all of them); the Chinese text survives and the 版记 sits at the foot of the last
-page (pdftotext, when poppler-utils is installed); without soffice, convert_to_pdf refuses with one line. CI installs LibreOffice."""
+page (pdftotext, when poppler-utils is installed); without soffice, convert_to_pdf refuses with one
+line. CI installs LibreOffice."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ WORKFLOWS = ("plan", "inspection", "clean_school")
 
 def sample_context(workflow_id: str) -> dict:
     spec = importlib.util.spec_from_file_location("gongwen_sample_context",
-                                                  REPO / "templates_docx" / "sample_context.py")
+                                                  REPO / "tools" / "sample_context.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.sample_context(workflow_id)

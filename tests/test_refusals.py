@@ -6,14 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import clean_school_values, inspection_values, item_row, plan_values, snapshot
+from helpers import clean_school_values, fire, inspection_values, item_row, plan_values, snapshot
 
 from workflow.errors import Conflict, Refused
-
-
-def fire(engine, login, key, transition, comment="", **sets):
-    pairs = [(name.replace("__", "."), str(value)) for name, value in sets.items()]
-    return engine.fire(login, key, transition, comment, pairs)
 
 
 def refused(workspace, key, call, reason, exc_type=Refused):
@@ -30,7 +25,7 @@ def refused(workspace, key, call, reason, exc_type=Refused):
 
 @pytest.fixture
 def plan_in_review(engine):
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
     fire(engine, "zhangwei", key, "submit")
     return key
 
@@ -47,7 +42,7 @@ def published_plan(engine, plan_in_review):
 
 # -- not_an_exit -------------------------------------------------------------------------------
 def test_not_an_exit_transition_of_another_state(workspace, engine, plan_in_review, published_plan):
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
     exc = refused(workspace, key, lambda: fire(engine, "lina", key, "forward"), "not_an_exit")
     assert "not an exit of draft" in exc.message and "submit (送核稿)" in exc.message
     assert item_row(workspace, key)["state"] == "draft"
@@ -78,7 +73,7 @@ def test_role_missing_owner_only_transition(workspace, engine, plan_in_review):
 
 # -- separation_of_duties ----------------------------------------------------------------------
 def test_separation_of_duties_creator_holding_supervisor_may_not_approve(workspace, engine):
-    key = engine.create("boss", "plan", values=plan_values())["key"]
+    key = engine.create("boss", "plan", values=plan_values()).key
     fire(engine, "boss", key, "submit")
     exc = refused(workspace, key, lambda: fire(engine, "boss", key, "forward"), "separation_of_duties")
     assert "boss created" in exc.message
@@ -87,21 +82,21 @@ def test_separation_of_duties_creator_holding_supervisor_may_not_approve(workspa
     assert "separation of duties" in exc.message
     fire(engine, "wangqiang", key, "approve")
     refused(workspace, key, lambda: fire(engine, "boss", key, "publish"), "separation_of_duties")
-    assert fire(engine, "chenjing", key, "publish")["state"] == "publish"
+    assert fire(engine, "chenjing", key, "publish").state == "publish"
 
 
 # -- field_missing -----------------------------------------------------------------------------
 def test_field_missing_required_field(workspace, engine):
     values = plan_values()
     del values["sections"]
-    key = engine.create("zhangwei", "plan", values=values)["key"]
+    key = engine.create("zhangwei", "plan", values=values).key
     exc = refused(workspace, key, lambda: fire(engine, "zhangwei", key, "submit"), "field_missing")
     assert exc.details["fields"] == ["sections"]
     assert "重点任务" in exc.message
 
 
 def test_field_missing_when_the_call_clears_a_required_field(workspace, engine):
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
     exc = refused(workspace, key, lambda: fire(engine, "zhangwei", key, "submit", department=""), "field_missing")
     assert exc.details["fields"] == ["department"]
     assert item_row(workspace, key)["fields"]["department"] == "办公室"
@@ -116,7 +111,7 @@ def test_field_missing_required_comment_on_return(workspace, engine, plan_in_rev
 
 # -- expression_false --------------------------------------------------------------------------
 def test_expression_false_publicity_not_over(workspace, engine):
-    key = engine.create("zhangwei", "clean_school", values=clean_school_values())["key"]
+    key = engine.create("zhangwei", "clean_school", values=clean_school_values()).key
     fire(engine, "zhangwei", key, "submit")
     fire(engine, "lina", key, "forward", county_opinion="同意推荐。")
     fire(engine, "wangqiang", key, "approve", city_score="95", publicity_start="2025-03-05",
@@ -127,7 +122,7 @@ def test_expression_false_publicity_not_over(workspace, engine):
 
 
 def test_expression_false_score_below_band(workspace, engine):
-    key = engine.create("zhangwei", "clean_school", values=clean_school_values(tier="示范校"))["key"]
+    key = engine.create("zhangwei", "clean_school", values=clean_school_values(tier="示范校")).key
     fire(engine, "zhangwei", key, "submit")
     fire(engine, "lina", key, "forward", county_opinion="同意推荐。")
     exc = refused(workspace, key, lambda: fire(engine, "wangqiang", key, "approve", city_score="85",
@@ -139,7 +134,7 @@ def test_expression_false_score_below_band(workspace, engine):
 
 def test_expression_false_veto_item_hit(workspace, engine):
     values = clean_school_values(veto_items=[{"item": "发生重大安全责任事故", "hit": True}])
-    key = engine.create("zhangwei", "clean_school", values=values)["key"]
+    key = engine.create("zhangwei", "clean_school", values=values).key
     exc = refused(workspace, key, lambda: fire(engine, "zhangwei", key, "submit"), "expression_false")
     assert "一票否决" in exc.message
 
@@ -147,7 +142,7 @@ def test_expression_false_veto_item_hit(workspace, engine):
 def test_expression_false_open_finding_blocks_completion(workspace, engine, published_plan):
     values = inspection_values(self_score="90", self_report="自评", conclusion="不通过", overall="问题较多",
                                findings=[{"description": "消防通道堵塞", "deadline": "2025-04-01"}])
-    key = engine.create("liuyang", "inspection", values=values)["key"]
+    key = engine.create("liuyang", "inspection", values=values).key
     for login, transition in (("liuyang", "notify"), ("liuyang", "start_visit"), ("liuyang", "submit"),
                               ("lina", "forward"), ("wangqiang", "approve"), ("chenjing", "publish")):
         fire(engine, login, key, transition)
@@ -167,10 +162,10 @@ def test_field_locked_outside_editable_states(workspace, engine, plan_in_review)
 
 
 def test_field_locked_by_state_editable_list(workspace, engine):
-    key = engine.create("liuyang", "inspection", values=inspection_values())["key"]
+    key = engine.create("liuyang", "inspection", values=inspection_values()).key
     fire(engine, "liuyang", key, "notify")
     refused(workspace, key, lambda: fire(engine, "liuyang", key, "edit", school="另一所学校"), "field_locked")
-    assert fire(engine, "liuyang", key, "edit", self_score="88")["fields"]["self_score"] == "88"
+    assert fire(engine, "liuyang", key, "edit", self_score="88").fields["self_score"] == "88"
 
 
 # -- unknown_user ------------------------------------------------------------------------------
@@ -232,7 +227,7 @@ def test_cli_refusal_text_is_one_line(gw, workspace, plan_in_review):
 
 
 def test_cli_separation_of_duties_and_expression_false(gw, workspace, engine):
-    key = engine.create("boss", "plan", values=plan_values())["key"]
+    key = engine.create("boss", "plan", values=plan_values()).key
     fire(engine, "boss", key, "submit")
     before = snapshot(workspace)
     result = gw("--json", "--as", "boss", "do", key, "forward")
@@ -240,7 +235,7 @@ def test_cli_separation_of_duties_and_expression_false(gw, workspace, engine):
     assert json.loads(result.stdout)["error"]["reason"] == "separation_of_duties"
     assert snapshot(workspace) == before
     values = clean_school_values(veto_items=[{"item": "发生重大师德失范事件", "hit": "是"}])
-    other = engine.create("zhangwei", "clean_school", values=values)["key"]
+    other = engine.create("zhangwei", "clean_school", values=values).key
     before = snapshot(workspace)
     result = gw("--json", "--as", "zhangwei", "do", other, "submit")
     assert result.exit_code == 1

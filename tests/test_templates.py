@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -81,3 +83,17 @@ def test_official_documents_carry_the_record_block(name):
     assert position.get(qn("w:vertAnchor")) == "margin"
     borders = record._tbl.tblPr.find(qn("w:tblBorders"))
     assert [borders.find(qn(f"w:{side}")).get(qn("w:sz")) for side in ("top", "bottom")] == ["8", "8"]
+
+
+def test_rebuilding_the_templates_gives_the_committed_bytes(tmp_path):
+    """tools/build_templates.py, run into a temporary folder, writes every committed template
+    byte for byte (and no other): the .docx files are the generator's output, not hand edits."""
+    build = subprocess.run([sys.executable, str(REPO / "tools" / "build_templates.py"), "--out", str(tmp_path)],
+                           cwd=tmp_path, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-3000:]
+    assert "warning" not in build.stdout
+    built = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*.docx"))
+    assert built == sorted(p.relative_to(REPO / "templates_docx").as_posix() for p in TEMPLATES)
+    differ = [name for name in built
+              if (tmp_path / name).read_bytes() != (REPO / "templates_docx" / name).read_bytes()]
+    assert not differ, f"rebuilt templates differ from the committed ones: {differ}"

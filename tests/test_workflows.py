@@ -7,49 +7,43 @@ import hashlib
 
 import docx
 import pytest
-from conftest import YEAR, clean_school_values, inspection_values, plan_values, snapshot
+from helpers import YEAR, clean_school_values, fire, inspection_values, plan_values, snapshot
 
 from workflow.engine import registry
 from workflow.store import chain
-
-
-def fire(engine, login, key, transition, comment="", **sets):
-    """engine.fire with --set pairs given as keyword arguments (`a__1__b` means `a.1.b`)."""
-    pairs = [(name.replace("__", "."), str(value)) for name, value in sets.items()]
-    return engine.fire(login, key, transition, comment, pairs)
 
 
 def walk(engine, key, steps):
     """Fire (login, transition, comment, sets, expected state) steps; check each resulting state."""
     view = None
     for login, transition, comment, sets, expected in steps:
-        before = engine.show(login, key)["version"]
+        before = engine.show(login, key).version
         view = fire(engine, login, key, transition, comment, **sets)
-        assert view["state"] == expected, (transition, view["state"])
-        assert view["version"] == before + 1
+        assert view.state == expected, (transition, view.state)
+        assert view.version == before + 1
     return view
 
 
 def fired_transitions(engine, keys) -> set:
     fired = set()
     for key in keys:
-        fired |= {e["transition"] for e in engine.history("zhaomin", key)["history"]}
+        fired |= {e.transition for e in engine.history("zhaomin", key).history}
     return fired - {"create"}
 
 
 def check_history_follows_definition(engine, workspace, keys, workflow_id):
     definition = registry.current(workspace, workflow_id)
     for key in keys:
-        events = engine.history("zhaomin", key)["history"]
-        assert events[0]["transition"] == "create" and events[0]["to"] == definition.initial
-        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        events = engine.history("zhaomin", key).history
+        assert events[0].transition == "create" and events[0].to_state == definition.initial
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
         for previous, event in zip(events, events[1:]):
-            tr = definition.transitions[event["transition"]]
-            assert event["from"] == previous["to"]
-            assert event["from"] in tr.sources
-            assert event["to"] == tr.target_from(event["from"])
+            tr = definition.transitions[event.transition]
+            assert event.from_state == previous.to_state
+            assert event.from_state in tr.sources
+            assert event.to_state == tr.target_from(event.from_state)
             # every transition renders its declared templates into .docx files python-docx opens
-            produced = event["data"]["documents"]
+            produced = event.data["documents"]
             assert [d["template"] for d in produced] == tr.templates and produced
             for doc in produced:
                 path = workspace.root / "documents" / key / doc["file"]
@@ -58,7 +52,7 @@ def check_history_follows_definition(engine, workspace, keys, workflow_id):
 
 
 def test_plan_every_transition(engine, workspace):
-    a = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    a = engine.create("zhangwei", "plan", values=plan_values()).key
     assert a == f"JH-{YEAR}-0001"
     walk(engine, a, [
         ("zhangwei", "edit", "", {"summary": "坚持立德树人。"}, "draft"),
@@ -77,39 +71,39 @@ def test_plan_every_transition(engine, workspace):
         ("wangqiang", "approve", "已复核，同意。", {}, "signed"),
     ])
     view = fire(engine, "chenjing", a, "publish", issue_date=f"{YEAR}-03-10", copies=30)
-    assert view["state"] == "publish"
-    assert view["numbers"] == {"doc_number": f"某教发〔{YEAR}〕1号"}
-    assert view["fields"]["sections"][0]["target"] == "新建公办幼儿园2所"
-    assert view["fields"]["copies"] == 30 and view["fields"]["issue_date"] == f"{YEAR}-03-10"
-    assert view["allowed"] == []
+    assert view.state == "publish"
+    assert view.numbers == {"doc_number": f"某教发〔{YEAR}〕1号"}
+    assert view.fields["sections"][0]["target"] == "新建公办幼儿园2所"
+    assert view.fields["copies"] == 30 and view.fields["issue_date"] == f"{YEAR}-03-10"
+    assert view.allowed == ()
 
-    b = engine.create("boss", "plan", values=plan_values(title="第二份文件"))["key"]
+    b = engine.create("boss", "plan", values=plan_values(title="第二份文件")).key
     walk(engine, b, [
         ("boss", "submit", "", {}, "review"),
         ("lina", "forward", "", {}, "approve"),
         ("wangqiang", "approve", "", {}, "signed"),
     ])
-    assert fire(engine, "chenjing", b, "publish")["numbers"] == {"doc_number": f"某教发〔{YEAR}〕2号"}
+    assert fire(engine, "chenjing", b, "publish").numbers == {"doc_number": f"某教发〔{YEAR}〕2号"}
 
-    c = engine.create("zhangwei", "plan", values=plan_values(title="第三份文件"))["key"]
+    c = engine.create("zhangwei", "plan", values=plan_values(title="第三份文件")).key
     walk(engine, c, [
         ("zhangwei", "submit", "", {}, "review"),
         ("lina", "forward", "", {}, "approve"),
         ("wangqiang", "reject", "不符合年度工作安排，不予签发。", {}, "rejected"),
     ])
-    assert engine.show("zhangwei", c)["numbers"] == {}
+    assert engine.show("zhangwei", c).numbers == {}
 
     definition = registry.current(workspace, "plan")
     assert fired_transitions(engine, [a, b, c]) == set(definition.transitions)
     check_history_follows_definition(engine, workspace, [a, b, c], "plan")
-    history = engine.history("zhaomin", a)["history"]
-    assert history[-1]["data"]["numbers"] == {"doc_number": f"某教发〔{YEAR}〕1号"}
-    assert history[5]["comment"] == "请补充量化目标。" and history[5]["actor"] == "lina"
-    assert history[6]["changes"]["sections"][1][0]["target"] == "新建公办幼儿园2所"
+    history = engine.history("zhaomin", a).history
+    assert history[-1].data["numbers"] == {"doc_number": f"某教发〔{YEAR}〕1号"}
+    assert history[5].comment == "请补充量化目标。" and history[5].actor == "lina"
+    assert history[6].changes["sections"][1][0]["target"] == "新建公办幼儿园2所"
 
 
 def test_inspection_every_transition_and_overdue_worklist(engine, workspace):
-    a = engine.create("liuyang", "inspection", values=inspection_values())["key"]
+    a = engine.create("liuyang", "inspection", values=inspection_values()).key
     assert a == f"DD-{YEAR}-0001"
     findings = (
         '[{"category": "消防", "description": "灭火器过期未更换", "deadline": "2025-02-01"},'
@@ -131,16 +125,16 @@ def test_inspection_every_transition_and_overdue_worklist(engine, workspace):
         ("wangqiang", "approve", "同意出具督导意见书。", {}, "approved"),
     ])
     view = fire(engine, "chenjing", a, "publish", notice_issued="2025-03-10", report_due="2025-04-10")
-    assert view["state"] == "publish"
-    assert view["numbers"] == {"notice_number": f"某教督〔{YEAR}〕1号"}
+    assert view.state == "publish"
+    assert view.numbers == {"notice_number": f"某教督〔{YEAR}〕1号"}
 
     def overdue(login):
-        return [i["key"] for wl in engine.worklist(login) if wl["worklist"] == "overdue" for i in wl["items"]]
+        return [i.key for wl in engine.worklist(login) if wl.worklist == "overdue" for i in wl.items]
 
     assert overdue("liuyang") == [a] and overdue("zhaomin") == [a]
     assert overdue("zhangwei") == []  # a clerk has no such worklist
     # `show` names the worklists the item is on, so the overdue findings are visible on the item too
-    assert "overdue" in [w["id"] for w in engine.show("zhangwei", a)["worklists"]]
+    assert "overdue" in [w.id for w in engine.show("zhangwei", a).worklists]
     walk(engine, a, [
         ("liuyang", "close_finding", "已更换灭火器。",
          {"findings__1__status": "已销号", "findings__1__closed_on": "2025-03-09", "findings__1__verifier": "刘洋"},
@@ -154,13 +148,13 @@ def test_inspection_every_transition_and_overdue_worklist(engine, workspace):
          "publish"),
     ])
     assert overdue("liuyang") == []
-    assert "overdue" not in [w["id"] for w in engine.show("liuyang", a)["worklists"]]
+    assert "overdue" not in [w.id for w in engine.show("liuyang", a).worklists]
     view = walk(engine, a, [("liuyang", "complete", "全部销号。", {"recheck_date": "2025-03-10"}, "closed")])
-    assert [f["status"] for f in view["fields"]["findings"]] == ["已销号", "已销号"]
+    assert [f["status"] for f in view.fields["findings"]] == ["已销号", "已销号"]
 
     b = engine.create("liuyang", "inspection",
                       values=inspection_values(self_score="80", self_report="自评", conclusion="通过",
-                                               overall="总体良好"))["key"]
+                                               overall="总体良好")).key
     walk(engine, b, [
         ("liuyang", "notify", "", {}, "self_eval"),
         ("liuyang", "start_visit", "", {}, "onsite"),
@@ -179,8 +173,8 @@ def test_inspection_every_transition_and_overdue_worklist(engine, workspace):
 
 def test_clean_school_every_transition(engine, workspace):
     a = engine.create("zhangwei", "clean_school", values=clean_school_values())
-    assert a["title"] == f"某某县城关中学清廉学校认定申报（{YEAR}年度）"
-    a = a["key"]
+    assert a.title == f"某某县城关中学清廉学校认定申报（{YEAR}年度）"
+    a = a.key
     assert a == f"QL-{YEAR}-0001"
     walk(engine, a, [
         ("zhangwei", "edit", "", {"contact": "校办 王老师"}, "draft"),
@@ -199,18 +193,18 @@ def test_clean_school_every_transition(engine, workspace):
         ("lina", "evaluate", "", {"city_score": "93", "city_team": "市评估组"}, "approve"),
         ("wangqiang", "approve", "", {}, "publicity"),
     ])
-    to_publish = [i["key"] for wl in engine.worklist("chenjing") if wl["worklist"] == "to_publish"
-                  for i in wl["items"]]
+    to_publish = [i.key for wl in engine.worklist("chenjing") if wl.worklist == "to_publish"
+                  for i in wl.items]
     assert to_publish == [a]
     view = fire(engine, "chenjing", a, "publish", naming_date="2025-03-10")
-    assert view["state"] == "publish"
-    assert view["numbers"] == {"certificate_number": f"某教廉证〔{YEAR}〕1号"}
+    assert view.state == "publish"
+    assert view.numbers == {"certificate_number": f"某教廉证〔{YEAR}〕1号"}
     walk(engine, a, [
         ("lina", "recheck", "", {"recheck_date": "2025-03-10", "recheck_result": "保持"}, "publish"),
         ("wangqiang", "revoke", "触及一票否决情形。", {"revoke_reason": "发生重大安全责任事故"}, "revoked"),
     ])
 
-    b = engine.create("zhangwei", "clean_school", values=clean_school_values(school="某某县实验小学", stage="小学"))["key"]
+    b = engine.create("zhangwei", "clean_school", values=clean_school_values(school="某某县实验小学", stage="小学")).key
     walk(engine, b, [
         ("zhangwei", "submit", "", {}, "review"),
         ("lina", "forward", "", {"county_opinion": "同意推荐。"}, "approve"),
@@ -230,26 +224,26 @@ def test_numbers_are_per_sequence_and_year(engine, monkeypatch):
     keys = []
     for year_now in ("2025-12-31T10:00:00", "2026-01-02T10:00:00"):
         monkeypatch.setenv("GONGWEN_NOW", year_now)
-        key = engine.create("zhangwei", "plan", values=plan_values())["key"]
+        key = engine.create("zhangwei", "plan", values=plan_values()).key
         for login, transition in (("zhangwei", "submit"), ("lina", "forward"), ("wangqiang", "approve")):
             fire(engine, login, key, transition)
-        keys.append((key, fire(engine, "chenjing", key, "publish")["numbers"]["doc_number"]))
+        keys.append((key, fire(engine, "chenjing", key, "publish").numbers["doc_number"]))
     assert keys == [("JH-2025-0001", "某教发〔2025〕1号"), ("JH-2026-0001", "某教发〔2026〕1号")]
 
 
 def test_allowed_lists_what_the_actor_may_do(engine):
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
-    assert {a["id"] for a in engine.show("zhangwei", key)["allowed"]} == {"edit", "submit"}
-    assert engine.show("lina", key)["allowed"] == []
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
+    assert {a.id for a in engine.show("zhangwei", key).allowed} == {"edit", "submit"}
+    assert engine.show("lina", key).allowed == ()
     fire(engine, "zhangwei", key, "submit")
-    allowed = {a["id"]: a for a in engine.show("lina", key)["allowed"]}
+    allowed = {a.id: a for a in engine.show("lina", key).allowed}
     assert set(allowed) == {"forward", "return"}
-    assert allowed["return"]["comment_required"] is True and allowed["return"]["to"] == "returned"
-    assert {a["id"] for a in engine.show("zhangwei", key)["allowed"]} == {"withdraw"}
+    assert allowed["return"].comment_required is True and allowed["return"].to == "returned"
+    assert {a.id for a in engine.show("zhangwei", key).allowed} == {"withdraw"}
 
 
 def test_history_is_a_hash_chain(engine, workspace):
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
     fire(engine, "zhangwei", key, "submit")
     engine.create("liuyang", "inspection", values=inspection_values())
     fire(engine, "lina", key, "return", "退回。")
@@ -263,16 +257,16 @@ def test_history_is_a_hash_chain(engine, workspace):
 
 
 def test_items_stay_pinned_to_their_definition_version(engine, workspace):
-    key = engine.create("zhangwei", "plan", values=plan_values())["key"]
-    pinned = engine.show("zhangwei", key)["definition_version"]
+    key = engine.create("zhangwei", "plan", values=plan_values()).key
+    pinned = engine.show("zhangwei", key).definition_version
     path = workspace.definitions_dir / "plan.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("title: 送核稿", "title: 提交核稿"), encoding="utf-8")
     fire(engine, "zhangwei", key, "submit")
-    history = engine.history("zhangwei", key)["history"]
-    assert history[-1]["transition_title"] == "送核稿"
-    assert history[-1]["definition_version"] == pinned
+    history = engine.history("zhangwei", key).history
+    assert history[-1].transition_title == "送核稿"
+    assert history[-1].definition_version == pinned
     newer = engine.create("zhangwei", "plan", values=plan_values())
-    assert newer["definition_version"] != pinned
+    assert newer.definition_version != pinned
 
 
 @pytest.mark.parametrize("workflow_id", ["plan", "inspection", "clean_school"])

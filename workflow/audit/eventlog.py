@@ -12,8 +12,12 @@ import binascii
 import gc
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from workflow.audit import merkle
 from workflow.store import chain
@@ -31,16 +35,20 @@ QUOTED = [itemgetter(i) for i in (0, 2, 4, 6, 9, 10, 11)]  # the string fields b
 DATA, FROM, KEY, SEQ = itemgetter(3), itemgetter(5), itemgetter(6), itemgetter(8)
 PREV, HASH, ID = itemgetter(12), itemgetter(13), itemgetter(14)
 SAFE = bytes(0 if b < 0x20 or b in b'"\\' else 1 for b in range(256))  # 0: a byte JSON escapes
-DIGEST_REF = re.compile(rb'sha256":"(.{64})', re.S)  # candidates: audit reads exactly which are referenced when one is missing
+DIGEST_REF = re.compile(rb'sha256":"(.{64})', re.S)  # candidates: verify reads which are referenced when one is missing
 _sha, _digest = hashlib.sha256, type(hashlib.sha256()).digest
 _unhexlify = binascii.unhexlify
 
 
-def event_batches(connection, where: str = "", params: tuple = (), raw: bool = False, columns: str | None = None):
+Row = tuple[Any, ...]  # a DB-API row of the events table, as stored
+
+
+def event_batches(connection: Connection, where: str = "", params: tuple = (), raw: bool = False,
+                  columns: str | None = None) -> Iterator[list[Row]]:
     """Event rows in log order straight from the DB-API cursor (the stored text, nothing parsed),
     a list of up to 5,000 at a time. `where` uses `?` placeholders. With raw=True the text columns
     come as their UTF-8 bytes, the bytes the hash covers (on SQLite without ever decoding them)."""
-    dbapi = connection.connection.driver_connection
+    dbapi: Any = connection.connection.driver_connection
     sqlite = connection.dialect.name == "sqlite"
     if connection.dialect.paramstyle != "qmark":
         where = where.replace("?", "%s")
@@ -63,22 +71,26 @@ def event_batches(connection, where: str = "", params: tuple = (), raw: bool = F
             dbapi.text_factory = saved
 
 
-def event_rows(connection, where: str = "", params: tuple = (), raw: bool = False):
+def event_rows(connection: Connection, where: str = "", params: tuple = (), raw: bool = False) -> Iterator[Row]:
     """event_batches, one row at a time."""
     for rows in event_batches(connection, where, params, raw):
         yield from rows
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
+    """One finding of verify. Made only when something is wrong: the scan loop never builds one
+    for a sound event."""
     kind: str
     message: str
     item: str | None = None
     seq: int | None = None
     event_id: int | None = None
 
-    def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+    def to_json(self) -> dict[str, Any]:
+        """The fields that are known, in this order (what `audit verify --json` prints)."""
+        return {k: v for k, v in (("kind", self.kind), ("message", self.message), ("item", self.item),
+                                  ("seq", self.seq), ("event_id", self.event_id)) if v is not None}
 
 
 @dataclass
@@ -86,18 +98,18 @@ class Scan:
     """What one pass over a range of events found (the whole log, or one worker's part)."""
     start: int | None = None  # the position of the range's first event in the log, once placed
     count: int = 0
-    leaves: list = field(default_factory=list)  # its Merkle leaf hashes, until placed
-    subtrees: list = field(default_factory=list)  # merkle.subtrees of its leaf hashes
-    prefix: list = field(default_factory=list)  # merkle.subtrees of those before a checkpoint's size ending here
-    problems: list = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)  # its Merkle leaf hashes, until placed
+    subtrees: list[tuple[int, int, bytes]] = field(default_factory=list)  # merkle.subtrees of its leaf hashes
+    prefix: list[tuple[int, int, bytes]] = field(default_factory=list)  # those before a checkpoint's size ending here
+    problems: list[Problem] = field(default_factory=list)
     first_row: tuple = ()  # (prev_hash, key, seq, event id) of the range's first event
     last_hash: bytes = b""
     marked: bytes | None = None  # the stored hash of the event scan() was asked to mark
-    first: dict = field(default_factory=dict)  # item id -> (seq, key, event id): its first event here
-    last: dict = field(default_factory=dict)  # item id -> (seq, to_state, key): its last event here
-    refs: set = field(default_factory=set)
+    first: dict[Any, tuple] = field(default_factory=dict)  # item id -> (seq, key, event id): its first event here
+    last: dict[Any, tuple] = field(default_factory=dict)  # item id -> (seq, to_state, key): its last event here
+    refs: set[bytes] = field(default_factory=set)
 
-    def follow(self, last: dict) -> None:
+    def follow(self, last: dict[Any, tuple]) -> None:
         """Check each item's first event here against its last event before the range (`last`:
         item id -> (seq, ...), empty for the first range); the firsts are then settled."""
         for item_id, (seq, key, event_id) in self.first.items():
@@ -117,28 +129,28 @@ class Scan:
         return self
 
 
-def text(value) -> str:
+def text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def unhex(value) -> bytes | None:
+def unhex(value: Any) -> bytes | None:
     try:
         return _unhexlify(value)
     except (binascii.Error, TypeError, ValueError):
         return None
 
 
-def chain_broken(key, seq, event_id) -> Problem:
+def chain_broken(key: object, seq: int | None, event_id: int | None) -> Problem:
     return Problem("chain_broken", "the chain breaks before this event: an event was deleted, inserted or moved "
                    "here", text(key), seq, event_id)
 
 
-def sequence_gap(seq, before, key, event_id) -> Problem:
+def sequence_gap(seq: int | None, before: int | None, key: object, event_id: int | None) -> Problem:
     return Problem("sequence_gap", f"event {seq} follows event {before} of this item: events are missing or out "
                    "of order", text(key), seq, event_id)
 
 
-def scan(batches, leaves: bool = True, mark: int | None = None) -> Scan:
+def scan(batches: Iterable[list[Row]], leaves: bool = True, mark: int | None = None) -> Scan:
     """Hash chain, event hashes, sequence per item and referenced digests over batches of rows in
     SCAN_COLUMNS order (text as bytes); with `leaves`, the Merkle leaf hashes; the stored hash of
     the event whose id is `mark`, if it is here. The cyclic garbage collector is off meanwhile: the
@@ -152,15 +164,17 @@ def scan(batches, leaves: bool = True, mark: int | None = None) -> Scan:
             gc.enable()
 
 
-def _scan(batches, with_leaves: bool, mark: int | None) -> Scan:
+def _scan(batches: Iterable[list[Row]], with_leaves: bool, mark: int | None) -> Scan:
     found = Scan()
     problems, last, first, refs, leaves = found.problems, found.last, found.first, found.refs, found.leaves
     previous = previous_raw = None  # the stored hash of the event before (text, bytes)
+    raw: bytes | None
     for rows in batches:
         if previous is None:  # the range's first event: verify links it to the one before
             found.first_row = (PREV(rows[0]), KEY(rows[0]), SEQ(rows[0]), ID(rows[0]))
         refs.update(_digest_candidates(rows))
-        plain, raws = _plain(rows), []
+        plain = _plain(rows)
+        raws: list[Any] = []  # the stored hashes' bytes; None for one that is not hexadecimal
         for row in rows:
             prev_hash, stored, seq, item_id = row[12], row[13], row[8], row[15]
             if prev_hash == previous:
@@ -201,14 +215,14 @@ def _scan(batches, with_leaves: bool, mark: int | None) -> Scan:
     return found
 
 
-def _digest_candidates(rows) -> list:
+def _digest_candidates(rows: list[Row]) -> list[bytes]:
     try:
         return DIGEST_REF.findall(b"\n".join(map(DATA, rows)))
     except TypeError:  # a value that is not text: row by row
         return [d for data in map(DATA, rows) if isinstance(data, bytes) for d in DIGEST_REF.findall(data)]
 
 
-def _plain(rows) -> bool:
+def _plain(rows: list[Row]) -> bool:
     """Whether every row of a batch suits BODY as it is: its string fields are bytes holding no byte
     JSON escapes, its seq an integer, its stored hash 64 lowercase hex digits. Checked for the whole
     batch at once, in C."""
@@ -223,10 +237,13 @@ def _plain(rows) -> bool:
                     for f in set(map(FROM, rows))))
 
 
-def _body(row) -> bytes | None:
+def _body(row: Row) -> bytes | None:
     try:  # strict UTF-8: a value that is not would never match
-        actor, changes, comment, data, definition, from_json, key, roles, _, time, to_state, transition = (
-            v.decode() if isinstance(v, bytes) else v if v is None else str(v) for v in BODY_FIELDS(row))
+        values: list[Any] = [v.decode() if isinstance(v, bytes) else v if v is None else str(v)
+                             for v in BODY_FIELDS(row)]
+        actor, changes, comment, data, definition, from_json, key, roles, _, time, to_state, transition = values
+        if from_json is None:  # SCAN_COLUMNS gives "null" for a NULL from_state
+            return None
         from_state = None if from_json == "null" else from_json[1:-1]
         return chain.body_from_row(key, SEQ(row), transition, from_state, to_state, actor, roles, comment, changes,
                                    data, time, definition)
@@ -234,7 +251,7 @@ def _body(row) -> bytes | None:
         return None  # a NULL or a broken value where the writer puts text
 
 
-def _altered(row, prev_raw) -> bool:
+def _altered(row: Row, prev_raw: bytes | None) -> bool:
     """Whether an unusual row (characters JSON escapes, NULLs, values of another type, a hash that
     is not hexadecimal) fails to match its hash, through chain.body_from_row itself."""
     body = _body(row)

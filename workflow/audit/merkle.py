@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from operator import add
+from pathlib import Path
+from typing import NamedTuple
+
+from workflow.errors import BadInput
 
 CHECKPOINT_RE = re.compile(r"gongwen-checkpoint v1 size=(\d+) root=([0-9a-f]{64})(?: head=([0-9a-f]{64}))?")
 _sha = hashlib.sha256
@@ -23,7 +28,7 @@ def leaf_hashes(entries: list[bytes]) -> list[bytes]:
     return list(map(_digest, map(_sha, map(b"\x00".__add__, entries))))
 
 
-def stored_leaf(stored, raw: bytes | None) -> bytes:
+def stored_leaf(stored: object, raw: bytes | None) -> bytes:
     """The leaf of an event: of its stored hash's bytes (`raw`), or, when the stored hash is not
     hexadecimal (raw None), of a marked form of the stored value (it differs from any real leaf)."""
     if raw is not None:
@@ -51,7 +56,8 @@ def merkle_root(leaves: list[bytes]) -> str:
 def subtrees(leaves: list[bytes], start: int) -> list[tuple[int, int, bytes]]:
     """The leaves at positions start, start + 1, ... of the log as the largest aligned perfect
     subtrees that cover them, in order: (level, index at that level, root)."""
-    found, position, end = [], start, start + len(leaves)
+    found: list[tuple[int, int, bytes]] = []
+    position, end = start, start + len(leaves)
     while position < end:
         level = 0
         while position % (2 << level) == 0 and position + (2 << level) <= end:
@@ -64,10 +70,10 @@ def subtrees(leaves: list[bytes], start: int) -> list[tuple[int, int, bytes]]:
     return found
 
 
-def root_of(parts) -> str:
+def root_of(parts: Iterable[tuple[int, int, bytes]]) -> str:
     """merkle_root from the subtrees of consecutive parts of the log (which may come from several
     processes): siblings are joined as they come, then the peaks fold from the right (RFC 9162)."""
-    stack = []
+    stack: list[tuple[int, int, bytes]] = []
     for node in parts:
         stack.append(node)
         while len(stack) > 1 and stack[-1][0] == stack[-2][0] and stack[-2][1] % 2 == 0:
@@ -85,11 +91,35 @@ def checkpoint_line(size: int, root: str, head: str, made_at: str) -> str:
     return f"gongwen-checkpoint v1 size={size} root={root} head={head} at={made_at}"
 
 
-def parse_checkpoint(text: str) -> tuple[int, str, str | None]:
-    """(size, root, head); head is None in a line written before heads were printed."""
-    from workflow.errors import BadInput
+class Checkpoint(NamedTuple):
+    """A checkpoint as verify takes it: the root over the first `size` events and the head, the
+    hash of the last of them (None in a line written before heads were printed)."""
+    size: int
+    root: str
+    head: str | None = None
 
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    """The checkpoint in a text holding one line printed by `gongwen audit checkpoint`."""
     match = CHECKPOINT_RE.search(text)
     if not match:
         raise BadInput("not a gongwen checkpoint (expected a line `gongwen-checkpoint v1 size=N root=HEX ...`)")
-    return int(match.group(1)), match.group(2), match.group(3)
+    return Checkpoint(int(match.group(1)), match.group(2), match.group(3))
+
+
+def read_checkpoint(value_or_path: str) -> Checkpoint:
+    """What `--checkpoint` takes: the line itself, or the path of a file holding it (among other text)."""
+    path = Path(value_or_path)
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # a line that cannot be a path (too long, a NUL byte)
+        is_file = False
+    if not is_file:
+        return parse_checkpoint(value_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"cannot read the checkpoint from {path}: it is not UTF-8 text") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read the checkpoint from {path}: {exc.strerror or exc}") from None
+    return parse_checkpoint(text)

@@ -7,18 +7,44 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from workflow.audit import eventlog
-from workflow.definition.model import CREATE
+from workflow.definition.model import CREATE, Definition
 from workflow.engine import registry
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """Something the pinned definition would not have allowed, or a stored item state that the
+    events do not give. seq is None for an item's own state; transition and document are given
+    for a refused transition and for a document that does not re-render."""
+    item: str
+    problem: str
+    seq: int | None = None
+    transition: str | None = None
+    document: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As `audit replay --json` prints it: the item always, then what is known."""
+        found: dict[str, Any] = {"item": self.item}
+        found.update((k, v) for k, v in (("seq", self.seq), ("transition", self.transition),
+                                         ("document", self.document)) if v is not None)
+        found["problem"] = self.problem
+        return found
 
 
 @dataclass
 class ReplayReport:
     events: int = 0
     items: int = 0
-    anomalies: list = field(default_factory=list)
-    states: dict = field(default_factory=dict)  # key -> {"state", "workflow", "as_of"} (for --at)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {"workflow", "state", "since"} (--at)
     documents: int = 0
     rerendered: int = 0
 
@@ -26,17 +52,19 @@ class ReplayReport:
     def ok(self) -> bool:
         return not self.anomalies
 
-    def as_dict(self) -> dict:
-        return {"ok": self.ok, "events": self.events, "items": self.items, "anomalies": self.anomalies,
-                "states": self.states, "documents": self.documents, "rerendered": self.rerendered}
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "events": self.events, "items": self.items,
+                "anomalies": [a.to_json() for a in self.anomalies], "states": self.states,
+                "documents": self.documents, "rerendered": self.rerendered}
 
 
-def _moment(text: str, tz) -> dt.datetime:
+def _moment(text: str, tz: dt.tzinfo) -> dt.datetime:
     moment = dt.datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
-def replay(workspace, at: str | None = None, item_key: str | None = None, rerender: bool = False) -> ReplayReport:
+def replay(workspace: Workspace, at: str | None = None, item_key: str | None = None,
+           rerender: bool = False) -> ReplayReport:
     from workflow.errors import BadInput
 
     db, report = workspace.db, ReplayReport()
@@ -51,8 +79,8 @@ def replay(workspace, at: str | None = None, item_key: str | None = None, rerend
         where, params = ("WHERE item_key = ?", (item_key,)) if item_key else ("", ())
         if item_key and db.engine.dialect.paramstyle != "qmark":
             where = "WHERE item_key = %s"
-        progress: dict[int, dict] = {}
-        role_lists: dict = {}  # the stored text of actor_roles -> the list (few distinct values)
+        progress: dict[int, dict[str, Any]] = {}
+        role_lists: dict[Any, list[str]] = {}  # the stored text of actor_roles -> the list (few distinct values)
         for row in eventlog.event_rows(session.connection(), where, params):
             (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, _changes,
              data, time, _definition, _prev, _hash) = row
@@ -61,44 +89,43 @@ def replay(workspace, at: str | None = None, item_key: str | None = None, rerend
                     if _moment(time, workspace.timezone) > limit:
                         continue
                 except (TypeError, ValueError):
-                    report.anomalies.append({"item": key, "seq": seq, "problem": f"the event's time {time!r} "
-                                                                                 "is not a date-time"})
+                    report.anomalies.append(Anomaly(key, f"the event's time {time!r} is not a date-time", seq))
                     continue
             report.events += 1
             item = items.get(item_id)
             definition = definitions.get(item[3]) if item else None
             track = progress.setdefault(item_id, {"state": None, "actors": {}, "key": key, "time": None})
             if definition is None:
-                report.anomalies.append({"item": key, "seq": seq, "problem": "the event's item is not in the database"})
+                report.anomalies.append(Anomaly(key, "the event's item is not in the database", seq))
                 continue
             held = role_lists.get(roles)
             if held is None:
                 held = role_lists[roles] = [r for r in _loads(roles, list) or [] if isinstance(r, str)]
             problem = _check(definition, track, transition, from_state, to_state, actor, held)
             if problem:
-                report.anomalies.append({"item": key, "seq": seq, "transition": transition, "problem": problem})
+                report.anomalies.append(Anomaly(key, problem, seq, transition))
             track["state"], track["time"] = to_state, time
             track["actors"].setdefault(transition, set()).add(actor)
             if rerender and isinstance(data, str) and '"documents"' in data:
                 _rerender(session, report, key, seq, _loads(data, dict) or {})
-        for item_id, (_, key, workflow_id, definition_hash, state) in items.items():
+        for item_id, (_, key, workflow_id, _definition, state) in items.items():
             if item_key and key != item_key:
                 continue
             report.items += 1
-            track = progress.get(item_id)
+            final = progress.get(item_id)
             if limit is not None:
                 report.states[key] = {"workflow": workflow_id,
-                                      "state": track["state"] if track else None,
-                                      "since": track["time"] if track else None}
-            elif track is None:
-                report.anomalies.append({"item": key, "problem": "the item has no events"})
-            elif track["state"] != state:
-                report.anomalies.append({"item": key, "problem": f"stored state {state!r} differs from the "
-                                                                 f"replayed state {track['state']!r}"})
+                                      "state": final["state"] if final else None,
+                                      "since": final["time"] if final else None}
+            elif final is None:
+                report.anomalies.append(Anomaly(key, "the item has no events"))
+            elif final["state"] != state:
+                report.anomalies.append(Anomaly(key, f"stored state {state!r} differs from the replayed state "
+                                                     f"{final['state']!r}"))
     return report
 
 
-def _loads(text, kind):
+def _loads(text: Any, kind: type) -> Any:
     """A JSON column's value if it is readable and of the expected kind, else None (tampered)."""
     try:
         value = json.loads(text)
@@ -107,7 +134,8 @@ def _loads(text, kind):
     return value if isinstance(value, kind) else None
 
 
-def _check(definition, track, transition, from_state, to_state, actor, roles) -> str | None:
+def _check(definition: Definition, track: dict[str, Any], transition: str, from_state: str | None, to_state: str,
+           actor: str, roles: list[str]) -> str | None:
     """What the definition would have refused in this event, or None."""
     if transition == CREATE:
         if track["state"] is not None:
@@ -133,7 +161,7 @@ def _check(definition, track, transition, from_state, to_state, actor, roles) ->
     return None
 
 
-def _rerender(session, report, key, seq, data) -> None:
+def _rerender(session: Session, report: ReplayReport, key: str, seq: int, data: dict[str, Any]) -> None:
     import hashlib
 
     from workflow.documents.renderer import compile_template
@@ -143,20 +171,21 @@ def _rerender(session, report, key, seq, data) -> None:
         if not isinstance(doc, dict):
             continue
         report.documents += 1
+        file = doc.get("file")
         template, context = (load_blob(session, doc[name]) if isinstance(doc.get(name), str) else None
                              for name in ("template_sha256", "context_sha256"))
         if template is None or context is None:
-            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
-                                     "problem": "the template or context to re-render it is missing"})
+            report.anomalies.append(Anomaly(key, "the template or context to re-render it is missing", seq,
+                                            document=file))
             continue
         try:
-            data = compile_template(template, str(doc.get("template"))).render(json.loads(context))
+            rendered = compile_template(template, str(doc.get("template"))).render(json.loads(context))
         except Exception as exc:  # a template that no longer renders is an anomaly to report
-            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
-                                     "problem": f"re-rendering failed: {getattr(exc, 'message', exc)}"})
+            report.anomalies.append(Anomaly(key, f"re-rendering failed: {getattr(exc, 'message', exc)}", seq,
+                                            document=file))
             continue
-        if hashlib.sha256(data).hexdigest() != doc.get("sha256"):
-            report.anomalies.append({"item": key, "seq": seq, "document": doc.get("file"),
-                                     "problem": "re-rendered bytes differ from the stored document's sha256"})
+        if hashlib.sha256(rendered).hexdigest() != doc.get("sha256"):
+            report.anomalies.append(Anomaly(key, "re-rendered bytes differ from the stored document's sha256", seq,
+                                            document=file))
         else:
             report.rerendered += 1

@@ -7,16 +7,21 @@ kept elsewhere can show it. verify says so every time it runs without one."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from workflow.audit import eventlog, merkle
 from workflow.audit.eventlog import Problem, event_rows
 from workflow.audit.eventlog import text as _text
 from workflow.audit.eventlog import unhex as _unhex
-from workflow.audit.merkle import checkpoint_line, merkle_root
+from workflow.audit.merkle import Checkpoint, checkpoint_line, merkle_root
 from workflow.store import chain
+from workflow.store.db import Database
 
 TRUNCATION_NOTE = ("without an earlier checkpoint, deleting the newest events cannot be detected: "
                    "keep the line printed by `gongwen audit checkpoint` outside the system")
@@ -31,20 +36,23 @@ class VerifyReport:
     blobs: int = 0
     root: str = ""  # the Merkle root over all events, when asked for
     head: str = ""  # the hash of the newest event
-    problems: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    line: str = ""  # a checkpoint line of the log just verified, when asked for and it verifies
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-    def as_dict(self) -> dict:
-        return {"ok": self.ok, "events": self.events, "items": self.items, "blobs": self.blobs,
-                "root": self.root or None, "head": self.head, "problems": [p.as_dict() for p in self.problems],
-                "notes": self.notes}
+    def to_json(self) -> dict[str, Any]:
+        found = {"ok": self.ok, "events": self.events, "items": self.items, "blobs": self.blobs,
+                 "root": self.root or None, "head": self.head, "problems": [p.to_json() for p in self.problems],
+                 "notes": self.notes}
+        return {**found, "line": self.line} if self.line else found
 
 
-def _scan_range(connection, bounds: tuple = (), leaves: bool = True, mark: int | None = None) -> eventlog.Scan:
+def _scan_range(connection: Connection, bounds: tuple = (), leaves: bool = True,
+                mark: int | None = None) -> eventlog.Scan:
     where = "WHERE id >= ? AND id <= ?" if bounds else ""
     return eventlog.scan(eventlog.event_batches(connection, where, bounds, raw=True, columns=eventlog.SCAN_COLUMNS),
                          leaves, mark)
@@ -54,8 +62,6 @@ def _scan_part(url: str, low: int, high: int, first: bool, size: int | None, lea
                mark: int | None) -> eventlog.Scan:
     """One worker's part of the log, on its own connection. The first part knows its position (0):
     it settles its items' first events and sends back Merkle subtrees, not leaves."""
-    from workflow.store.db import Database
-
     db = Database(url)
     try:
         with db.read() as session:
@@ -84,7 +90,7 @@ def _workers(requested: int | None, span: int) -> int:
 @dataclass
 class Log:
     """The scans of the whole log, in order, and the id span they covered."""
-    scans: list
+    scans: list[eventlog.Scan]
     span: int  # max(id) - min(id) + 1: the number of events when ids have no gaps
     mark: int | None = None  # the id at the position asked for, if ids have no gaps
 
@@ -93,7 +99,7 @@ class Log:
         return sum(scan.count for scan in self.scans)
 
 
-def _scan_log(db, connection, workers: int | None, size: int | None, leaves: bool,
+def _scan_log(db: Database, connection: Connection, workers: int | None, size: int | None, leaves: bool,
               position: int | None) -> Log:
     """The whole log in one pass, or in id ranges scanned side by side by forked processes
     (each reads only events that existed when this read transaction began). With `leaves`, each
@@ -115,8 +121,8 @@ def _scan_log(db, connection, workers: int | None, size: int | None, leaves: boo
     return log
 
 
-def _scan_parts(db, connection, low: int, high: int, count: int, size: int | None, leaves: bool,
-                mark: int | None) -> list[eventlog.Scan]:
+def _scan_parts(db: Database, connection: Connection, low: int, high: int, count: int, size: int | None,
+                leaves: bool, mark: int | None) -> list[eventlog.Scan]:
     """The log in `count` id ranges: the others in forked processes, the last one here."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -134,7 +140,7 @@ def _scan_parts(db, connection, low: int, high: int, count: int, size: int | Non
         return [f.result() for f in futures] + [mine]
 
 
-def _hash_at(connection, log: Log, position: int) -> str:
+def _hash_at(connection: Connection, log: Log, position: int) -> str:
     """The stored hash of the event at `position` (0-based) in log order."""
     if log.events == log.span:  # no gaps in the ids: the scans marked it
         found = next((scan.marked for scan in log.scans if scan.marked is not None), None)
@@ -143,23 +149,26 @@ def _hash_at(connection, log: Log, position: int) -> str:
     return _text(row[0]) if row else ""
 
 
-def verify(db, checkpoint: tuple | None = None, workers: int | None = None, root: bool = False) -> VerifyReport:
+def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | None = None, root: bool = False,
+           at: str | None = None) -> VerifyReport:
     """Check the hash chain, each event's hash, the sequence of each item's events, every item
-    against its last event, every stored document, and (given) an earlier checkpoint:
-    (size, root, head) from merkle.parse_checkpoint. With a head, the stored hash at that
-    position must be it (the chain commits to everything before); without, the Merkle root of the
-    first `size` events must be the checkpoint's. `root`: compute today's Merkle root as well.
-    `workers`: processes scanning the log (default: one per core from 50,000 events on)."""
+    against its last event, every stored document, and (given) an earlier checkpoint. With its
+    head, the stored hash at that position must be it (the chain commits to everything before);
+    without, the Merkle root of the first `size` events must be the checkpoint's. `root`: compute
+    today's Merkle root as well, and with `at` (the time to stamp) a checkpoint line of the log
+    just verified, if it verifies (nothing is written). `workers`: processes scanning the log
+    (default: one per core from 50,000 events on)."""
     report = VerifyReport()
     problems = report.problems
-    size, given_root, given_head = (*checkpoint, None, None)[:3] if checkpoint else (None, None, None)
-    tree = root or (checkpoint is not None and given_head is None)
+    given = Checkpoint(*checkpoint) if checkpoint is not None else None  # a plain tuple too
+    tree = root or (given is not None and given.head is None)
     with db.read() as session:
         connection = session.connection()
-        log = _scan_log(db, connection, workers, size if tree else None, tree,
-                        size - 1 if given_head is not None and size else None)
+        log = _scan_log(db, connection, workers, given.size if given and tree else None, tree,
+                        given.size - 1 if given and given.head is not None and given.size else None)
         scans = log.scans
-        last: dict = {}  # item id -> (seq, to_state, key) over the whole log
+        last: dict[Any, tuple] = {}  # item id -> (seq, to_state, key) over the whole log
+        refs: set[bytes]
         previous, refs = chain.GENESIS.encode(), set()
         for scan in scans:
             if scan.count and scan.first_row[0] != previous:
@@ -175,35 +184,43 @@ def verify(db, checkpoint: tuple | None = None, workers: int | None = None, root
         chain_sound = not problems  # every link and every event hash as written, so far
         _check_items(connection, last, report)
         _check_documents(connection, refs, report)
-        if checkpoint is not None and size <= report.events:
-            if given_head is not None and chain_sound:  # then the head vouches for every event before it
-                consistent = (_hash_at(connection, log, size - 1) if size else chain.GENESIS) == given_head
+        if given is not None and given.size <= report.events:
+            if given.head is not None and chain_sound:  # then the head vouches for every event before it
+                consistent = (_hash_at(connection, log, given.size - 1) if given.size else chain.GENESIS) == given.head
             else:  # by the Merkle root of the first `size` events (a second pass when the first had none)
                 if not tree:
-                    scans = _scan_log(db, connection, workers, size, True, None).scans
-                consistent = _prefix_root(scans, size) == given_root
-    if checkpoint is None:
+                    scans = _scan_log(db, connection, workers, given.size, True, None).scans
+                consistent = _prefix_root(scans, given.size) == given.root
+    if given is None:
         report.notes.append(TRUNCATION_NOTE)
-    elif size > report.events:
-        problems.append(Problem("log_truncated", f"the checkpoint covers {size} events but the log now has "
+    elif given.size > report.events:
+        problems.append(Problem("log_truncated", f"the checkpoint covers {given.size} events but the log now has "
                                 f"{report.events}: the newest events were deleted"))
     elif not consistent:
-        problems.append(Problem("log_rewritten", f"the first {size} events are no longer those of the checkpoint: "
-                                "history was rewritten (even if the chain was recomputed)"))
+        problems.append(Problem("log_rewritten", f"the first {given.size} events are no longer those of the "
+                                "checkpoint: history was rewritten (even if the chain was recomputed)"))
     else:
-        report.notes.append(f"consistent with the checkpoint: the log only grew ({size} → {report.events} events)")
+        report.notes.append(f"consistent with the checkpoint: the log only grew ({given.size} → {report.events} "
+                            "events)")
+    if at and root and report.ok:
+        report.line = checkpoint_line(report.events, report.root, report.head, at)
     return report
 
 
-def _prefix_root(scans: list, size: int) -> str:
-    return merkle.root_of(node for scan in scans for node in (scan.subtrees if scan.start + scan.count <= size
-                                                                else scan.prefix if scan.start < size else ()))
+def _prefix_root(scans: list[eventlog.Scan], size: int) -> str:
+    """The Merkle root of the first `size` events, from the subtrees of placed scans."""
+    nodes: list[tuple[int, int, bytes]] = []
+    for scan in scans:
+        start = scan.start or 0  # placed: never None here
+        nodes += scan.subtrees if start + scan.count <= size else scan.prefix if start < size else []
+    return merkle.root_of(nodes)
 
 
-def _check_items(connection, last: dict, report: VerifyReport) -> None:
+def _check_items(connection: Connection, last: dict[Any, tuple], report: VerifyReport) -> None:
     """Every item against its last event (from the scans), and every item the events name."""
     ids, problems = set(), report.problems
-    cursor = connection.connection.driver_connection.cursor()  # DB-API rows: a tenth of the cost of Result rows
+    dbapi: Any = connection.connection.driver_connection
+    cursor = dbapi.cursor()  # DB-API rows: a tenth of the cost of Result rows
     try:
         cursor.execute("SELECT id, key, state FROM items ORDER BY id")
         for item_id, key, state in cursor:
@@ -225,7 +242,7 @@ def _check_items(connection, last: dict, report: VerifyReport) -> None:
                                 "was deleted", _text(last[item_id][2])))
 
 
-def _check_documents(connection, refs: set, report: VerifyReport) -> None:
+def _check_documents(connection: Connection, refs: set[bytes], report: VerifyReport) -> None:
     """Every stored document against its sha256, and every document the history names present."""
     stored_blobs, damaged = set(), {}
     for digest, data in connection.exec_driver_sql("SELECT sha256, data FROM blobs"):
@@ -246,7 +263,7 @@ def _check_documents(connection, refs: set, report: VerifyReport) -> None:
         report.problems.extend(damaged.values())
 
 
-def _referenced(data_text: str, into: set) -> None:
+def _referenced(data_text: str, into: set[str]) -> None:
     """The digests an event's data names: its documents (with their templates and contexts) and
     the returned form."""
     try:
@@ -263,25 +280,25 @@ def _referenced(data_text: str, into: set) -> None:
                         if isinstance(doc.get(k), str) and doc[k])
 
 
-def _name_documents(connection, damaged: dict) -> None:
+def _name_documents(connection: Connection, damaged: dict[str, Problem]) -> None:
     """Say which item and event each damaged document belongs to."""
     for (_id, _item, key, seq, *_middle, data, _time, _definition, _prev, _hash) in event_rows(connection):
         if isinstance(data, str) and '"sha256"' in data:
-            names: set = set()
+            names: set[str] = set()
             _referenced(data, names)
             for digest in names & damaged.keys():
                 if damaged[digest].item is None:
-                    damaged[digest].item, damaged[digest].seq, damaged[digest].event_id = key, seq, _id
+                    damaged[digest] = dataclasses.replace(damaged[digest], item=key, seq=seq, event_id=_id)
 
 
-def make_checkpoint(db, login: str, when: str) -> dict:
-    from workflow.store.orm import Checkpoint
+def make_checkpoint(db: Database, login: str, when: str) -> dict[str, Any]:
+    from workflow.store.orm import Checkpoint as CheckpointRow
 
     with db.engine.connect() as connection:
         hashes = [row[0] for row in connection.exec_driver_sql("SELECT hash FROM events ORDER BY id")]
     leaves = [merkle.stored_leaf(stored, _unhex(stored)) for stored in hashes]
     root, head = merkle_root(leaves), _text(hashes[-1]) if hashes else chain.GENESIS
     with db.write() as session:
-        session.add(Checkpoint(size=len(leaves), root=root, made_at=when, made_by=login))
+        session.add(CheckpointRow(size=len(leaves), root=root, made_at=when, made_by=login))
     return {"size": len(leaves), "root": root, "head": head, "at": when,
             "line": checkpoint_line(len(leaves), root, head, when)}

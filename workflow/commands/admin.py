@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from workflow.commands.app import App
 
 
 @click.group()
-def users():
+def users() -> None:
     """Manage users and roles (admins only)."""
 
 
@@ -18,35 +20,35 @@ def users():
 @click.option("--title", "user_title", default="", help="Post, e.g. 办公室科员.")
 @click.option("--role", "roles", multiple=True, help="Role to grant (repeatable).")
 @click.pass_obj
-def users_add(app: App, login, name, user_title, roles):
+def users_add(app: App, login: str, name: str, user_title: str, roles: tuple[str, ...]) -> None:
     """Add a user."""
     from workflow.engine.admin import manage_users
 
     user = manage_users(app.workspace, app.login, "add", login, list(roles), name=name, title=user_title)
-    app.emit(user, f"added {user['login']} ({user['name']}) roles: {', '.join(user['roles']) or '-'}")
+    app.emit(user.to_json(), f"added {user.login} ({user.name}) roles: {', '.join(user.roles) or '-'}")
 
 
 @users.command("list")
 @click.pass_obj
-def users_list(app: App):
+def users_list(app: App) -> None:
     """List users and their roles."""
     from workflow.commands.present import table
     from workflow.engine.admin import list_users
 
     rows = list_users(app.workspace)
-    app.emit({"users": rows}, table(["login", "name", "title", "roles"],
-                                    [[u["login"], u["name"], u["title"], ", ".join(u["roles"])] for u in rows]))
+    app.emit({"users": [u.to_json() for u in rows]},
+             table(["login", "name", "title", "roles"], [[u.login, u.name, u.title, ", ".join(u.roles)] for u in rows]))
 
 
-def _role_change(action: str, summary: str):
+def _role_change(action: str, summary: str) -> click.Command:
     @click.argument("login")
     @click.argument("roles", nargs=-1, required=True)
     @click.pass_obj
-    def command(app: App, login, roles):
+    def command(app: App, login: str, roles: tuple[str, ...]) -> None:
         from workflow.engine.admin import manage_users
 
         user = manage_users(app.workspace, app.login, action, login, list(roles))
-        app.emit(user, f"{user['login']} now holds: {', '.join(user['roles']) or '-'}")
+        app.emit(user.to_json(), f"{user.login} now holds: {', '.join(user.roles) or '-'}")
 
     command.__doc__ = summary
     return users.command(action)(command)
@@ -58,20 +60,21 @@ users_revoke = _role_change("revoke", "Revoke roles from a user.")
 
 # -- workflows -------------------------------------------------------------------------------
 @click.group()
-def workflows():
+def workflows() -> None:
     """Inspect, validate and draw workflow definitions."""
 
 
 @workflows.command("list")
 @click.pass_obj
-def workflows_list(app: App):
+def workflows_list(app: App) -> None:
     """The workflows of this workspace (or the shipped ones outside a workspace)."""
     from workflow.commands.present import table
     from workflow.engine.admin import definitions_in_use
 
     defs = definitions_in_use(app.optional_workspace())
-    rows = [{"id": d.id, "title": d.title, "states": len(d.states), "transitions": len(d.transitions),
-             "version": d.hash, "file": d.path} for d in defs.values()]
+    rows: list[dict[str, Any]] = [{"id": d.id, "title": d.title, "states": len(d.states),
+                                   "transitions": len(d.transitions), "version": d.hash, "file": d.path}
+                                  for d in defs.values()]
     app.emit({"workflows": rows}, table(["id", "title", "states", "transitions", "version"],
                                         [[r["id"], r["title"], r["states"], r["transitions"], r["version"][:12]]
                                          for r in rows]))
@@ -80,7 +83,7 @@ def workflows_list(app: App):
 @workflows.command("show")
 @click.argument("workflow_id", metavar="ID")
 @click.pass_obj
-def workflows_show(app: App, workflow_id):
+def workflows_show(app: App, workflow_id: str) -> None:
     """States, transitions, guards and worklists of a workflow, with Chinese titles."""
     from workflow.definition.describe import describe, describe_text
     from workflow.engine.admin import definitions_in_use, pick_definition
@@ -92,7 +95,7 @@ def workflows_show(app: App, workflow_id):
 @workflows.command("validate")
 @click.argument("files", nargs=-1, type=click.Path())
 @click.pass_obj
-def workflows_validate(app: App, files):
+def workflows_validate(app: App, files: tuple[str, ...]) -> None:
     """Check definition files (default: the workspace's, or the shipped ones)."""
     from workflow.engine.admin import validate_files
 
@@ -105,7 +108,7 @@ def workflows_validate(app: App, files):
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
 @click.pass_obj
-def workflows_graph(app: App, workflow_id, fmt, output):
+def workflows_graph(app: App, workflow_id: str, fmt: str, output: str | None) -> None:
     """Draw a workflow as mermaid, dot or svg (svg needs Graphviz)."""
     from workflow.definition.graph import draw, text_of, write
     from workflow.engine.admin import definitions_in_use, pick_definition
@@ -119,14 +122,14 @@ def workflows_graph(app: App, workflow_id, fmt, output):
 
 
 @click.group()
-def templates():
+def templates() -> None:
     """Check the Word templates."""
 
 
 @templates.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
 @click.pass_obj
-def templates_check(app: App, directory):
+def templates_check(app: App, directory: str | None) -> None:
     """Compile every template; list variables the workflow does not provide (exit 4 if any)."""
     from workflow.engine.admin import check_templates
     from workflow.errors import BadInput
@@ -141,7 +144,7 @@ def templates_check(app: App, directory):
     app.emit({"templates": report}, _template_lines(report))
 
 
-def _template_lines(report: list[dict]) -> str:
+def _template_lines(report: list[dict[str, Any]]) -> str:
     return "\n".join(f"{'ok ' if not (r['error'] or r['unknown']) else 'BAD'} {r['workflow']}/{r['template']}"
                      + (f": {r['error']}" if r["error"] else "")
                      + (f": unknown variables {', '.join(r['unknown'])}" if r["unknown"] else "")

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from workflow.errors import USAGE, GongwenError
+
+if TYPE_CHECKING:
+    from workflow.engine.engine import Engine
+    from workflow.store.workspace import Workspace
 
 INTERNAL = 70  # EX_SOFTWARE: a bug in gongwen, not a user mistake
 
@@ -24,10 +28,10 @@ class App:
         self.login_option = login
         self.db_url = db_url
         self.check_schema = True  # `gongwen db ...` works on older schemas
-        self._workspace: Any = None
+        self._workspace: Workspace | None = None
 
     @property
-    def workspace(self) -> Any:
+    def workspace(self) -> Workspace:
         if self._workspace is None:
             from workflow.store.workspace import Workspace, find_root
 
@@ -39,7 +43,7 @@ class App:
             self._workspace = workspace
         return self._workspace
 
-    def optional_workspace(self) -> Any:
+    def optional_workspace(self) -> Workspace | None:
         """The workspace, or None outside one (commands that fall back to the shipped files)."""
         from workflow.errors import NotFound
 
@@ -49,7 +53,7 @@ class App:
             return None
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         from workflow.engine.engine import Engine
 
         return Engine(self.workspace)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from workflow.commands.app import App, parse_sets
+
+if TYPE_CHECKING:  # the engine's results, for the annotations (imported when used, not at startup)
+    from workflow.engine.views import ItemDocuments, ItemHistory, ItemSummary, ItemView, Worklist
 
 
 @click.command()
@@ -14,25 +19,26 @@ from workflow.commands.app import App, parse_sets
 @click.option("--from", "source", type=click.Path(dir_okay=False), help="Fields from a .yaml or .json file.")
 @click.option("-m", "--comment", default="", help="A comment for the history.")
 @click.pass_obj
-def new(app: App, workflow_id, title, sets, source, comment):
+def new(app: App, workflow_id: str, title: str | None, sets: tuple[str, ...], source: str | None,
+        comment: str) -> None:
     """Create an item of WORKFLOW in its initial state."""
     from workflow.engine.admin import read_values
 
     values = read_values(source) if source else {}
-    view = app.engine.create(app.login, workflow_id, title, values, parse_sets(sets), comment)
-    app.emit(view, f"created {view['key']} ({view['workflow_title']}): {view['title']} "
-                   f"→ {view['state']} ({view['state_title']})")
+    view: ItemView = app.engine.create(app.login, workflow_id, title, values, parse_sets(sets), comment)
+    app.emit(view.to_json(), f"created {view.key} ({view.workflow_title}): {view.title} "
+                             f"→ {view.state} ({view.state_title})")
 
 
 @click.command()
 @click.argument("key", metavar="ITEM")
 @click.pass_obj
-def show(app: App, key):
+def show(app: App, key: str) -> None:
     """Show an item: fields, state, what you may do, history."""
     from workflow.commands.present import item_text
 
-    view = app.engine.show(app.login, key)
-    app.emit(view, item_text(view))
+    view: ItemView = app.engine.show(app.login, key)
+    app.emit(view.to_json(), item_text(view))
 
 
 @click.command("do")
@@ -42,11 +48,12 @@ def show(app: App, key):
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set a field as part of the transition.")
 @click.option("--expect-version", type=int, help="Refuse (exit 3) unless the item is still at this version.")
 @click.pass_obj
-def do_transition(app: App, key, transition, comment, sets, expect_version):
+def do_transition(app: App, key: str, transition: str, comment: str, sets: tuple[str, ...],
+                  expect_version: int | None) -> None:
     """Fire TRANSITION on ITEM as the acting user."""
-    view = app.engine.fire(app.login, key, transition, comment, parse_sets(sets), expect_version)
-    numbers = "".join(f"; {n}: {v}" for n, v in view["numbers"].items())
-    app.emit(view, f"{view['key']}: {transition} → {view['state']} ({view['state_title']}){numbers}")
+    view: ItemView = app.engine.fire(app.login, key, transition, comment, parse_sets(sets), expect_version)
+    numbers = "".join(f"; {n}: {v}" for n, v in view.numbers.items())
+    app.emit(view.to_json(), f"{view.key}: {transition} → {view.state} ({view.state_title}){numbers}")
 
 
 @click.command("list")
@@ -54,35 +61,35 @@ def do_transition(app: App, key, transition, comment, sets, expect_version):
 @click.option("--state", help="Only items in this state.")
 @click.option("--mine", is_flag=True, help="Only items I created.")
 @click.pass_obj
-def list_items(app: App, workflow, state, mine):
+def list_items(app: App, workflow: str | None, state: str | None, mine: bool) -> None:
     """List items."""
     from workflow.commands.present import summaries_text
 
-    items = app.engine.list_items(app.login, workflow, state, mine)
-    app.emit({"items": items}, summaries_text(items))
+    items: list[ItemSummary] = app.engine.list_items(app.login, workflow, state, mine)
+    app.emit({"items": [i.to_json() for i in items]}, summaries_text(items))
 
 
 @click.command()
 @click.pass_obj
-def worklist(app: App):
+def worklist(app: App) -> None:
     """What waits for me, from the definitions' worklists."""
     from workflow.commands.present import summaries_text
 
-    lists = app.engine.worklist(app.login)
-    human = "\n\n".join(f"{wl['workflow_title']} · {wl['title']} ({len(wl['items'])})\n"
-                        f"{summaries_text(wl['items'])}" for wl in lists) or "nothing waits for you"
-    app.emit({"login": app.login, "worklists": lists}, human)
+    lists: list[Worklist] = app.engine.worklist(app.login)
+    human = "\n\n".join(f"{wl.workflow_title} · {wl.title} ({len(wl.items)})\n"
+                        f"{summaries_text(wl.items)}" for wl in lists) or "nothing waits for you"
+    app.emit({"login": app.login, "worklists": [wl.to_json() for wl in lists]}, human)
 
 
 @click.command()
 @click.argument("key", metavar="ITEM")
 @click.pass_obj
-def history(app: App, key):
+def history(app: App, key: str) -> None:
     """The history of an item: who did what, when, with comments and changes."""
     from workflow.commands.present import history_text
 
-    data = app.engine.history(app.login, key)
-    app.emit(data, f"{data['key']}  {data['title']}\n{history_text(data['history'])}")
+    found: ItemHistory = app.engine.history(app.login, key)
+    app.emit(found.to_json(), f"{found.key}  {found.title}\n{history_text(found.history)}")
 
 
 @click.command()
@@ -90,19 +97,19 @@ def history(app: App, key):
 @click.option("--export", "export_dir", type=click.Path(file_okay=False), help="Write the documents to DIR.")
 @click.option("--pdf", is_flag=True, help="Also convert them to PDF with LibreOffice (soffice).")
 @click.pass_obj
-def docs(app: App, key, export_dir, pdf):
+def docs(app: App, key: str, export_dir: str | None, pdf: bool) -> None:
     """List an item's Word documents, or export them (and PDFs)."""
     from pathlib import Path
 
     from workflow.commands.present import table
     from workflow.documents.produce import export
 
-    found = app.engine.documents(app.login, key, with_bytes=bool(export_dir or pdf))
-    rows = found["documents"]
-    data = {"key": found["key"], "documents": rows}
+    found: ItemDocuments = app.engine.documents(app.login, key, with_bytes=bool(export_dir or pdf))
+    rows = list(found.documents)
+    data: dict[str, Any] = {"key": found.key, "documents": rows}
     if export_dir or pdf:
-        folder = Path(export_dir) if export_dir else app.workspace.root / "documents" / found["key"]
-        data["exported"] = [str(p) for p in export(folder, rows, found["blobs"])]
+        folder = Path(export_dir) if export_dir else app.workspace.root / "documents" / found.key
+        data["exported"] = [str(p) for p in export(folder, rows, found.blobs)]
         if pdf:
             from workflow.documents.office import convert_to_pdf
 
@@ -112,14 +119,14 @@ def docs(app: App, key, export_dir, pdf):
     for key_name in ("exported", "pdf"):
         if key_name in data:
             human += f"\n{key_name}: {len(data[key_name])} files in {folder}"
-    app.emit(data, human if rows else f"{found['key']} has no documents yet")
+    app.emit(data, human if rows else f"{found.key} has no documents yet")
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--signer", metavar="LOGIN", help="The signer, when the form does not name one legibly.")
 @click.pass_obj
-def ingest(app: App, files, signer):
+def ingest(app: App, files: tuple[str, ...], signer: str | None) -> None:
     """Apply returned approval forms (.docx files or folders) as the supervisor who signed."""
     from workflow.forms.ingest import ingest as ingest_files
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflow.engine.views import EventView, ItemSummary, ItemView
 
 
 def width(text: str) -> int:
@@ -14,7 +19,7 @@ def pad(text: str, size: int) -> str:
     return text + " " * max(0, size - width(text))
 
 
-def table(headers: list[str], rows: list[list]) -> str:
+def table(headers: list[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[str(c) if c is not None else "" for c in row] for row in rows]
     sizes = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(pad(h, s) for h, s in zip(headers, sizes)).rstrip(),
@@ -23,7 +28,7 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def value_text(value) -> str:
+def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, (list, dict)):
@@ -31,17 +36,17 @@ def value_text(value) -> str:
     return "" if value is None else str(value)
 
 
-def item_text(view: dict) -> str:
-    lines = [f"{view['key']}  {view['title']}",
-             f"  workflow: {view['workflow']} ({view['workflow_title']})   "
-             f"state: {view['state']} ({view['state_title']})   version: {view['version']}",
-             f"  created by {view['creator']} at {view['created_at']}; last change by "
-             f"{view['updated_by']} at {view['updated_at']}"]
-    for name, number in view.get("numbers", {}).items():
+def item_text(view: ItemView) -> str:
+    lines = [f"{view.key}  {view.title}",
+             f"  workflow: {view.workflow} ({view.workflow_title})   "
+             f"state: {view.state} ({view.state_title})   version: {view.version}",
+             f"  created by {view.creator} at {view.created_at}; last change by "
+             f"{view.updated_by} at {view.updated_at}"]
+    for name, number in view.numbers.items():
         lines.append(f"  number {name}: {number}")
     lines.append("  fields:")
-    labels = view.get("field_labels", {})
-    for name, value in view["fields"].items():
+    labels = view.field_labels
+    for name, value in view.fields.items():
         label = labels.get(name, name)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             lines.append(f"    {label} ({name}): {len(value)} records")
@@ -50,43 +55,42 @@ def item_text(view: dict) -> str:
                 lines.append(f"      {index}. {text}")
         else:
             lines.append(f"    {label} ({name}): {value_text(value)}")
-    if view.get("worklists"):
-        lines.append("  on worklists: " + "，".join(f"{w['title']} ({w['id']})" for w in view["worklists"]))
-    allowed = view.get("allowed", [])
-    if allowed:
+    if view.worklists:
+        lines.append("  on worklists: " + "，".join(f"{w.title} ({w.id})" for w in view.worklists))
+    if view.allowed:
         lines.append("  you may: " + ", ".join(
-            f"{a['id']} ({a['title']} → {a['to_title']}{'; -m required' if a['comment_required'] else ''})"
-            for a in allowed))
+            f"{a.id} ({a.title} → {a.to_title}{'; -m required' if a.comment_required else ''})"
+            for a in view.allowed))
     else:
         lines.append("  you may: nothing now")
-    if "history" in view:
+    if view.history is not None:
         lines.append("  history:")
-        lines.append(history_text(view["history"], indent="    "))
+        lines.append(history_text(view.history, indent="    "))
     return "\n".join(lines)
 
 
-def history_text(events: list[dict], indent: str = "") -> str:
+def history_text(events: Sequence[EventView], indent: str = "") -> str:
     lines = []
     for e in events:
-        move = (f"{e['from']} ({e['from_title']}) → {e['to']} ({e['to_title']})" if e["from"]
-                else f"→ {e['to']} ({e['to_title']})")
-        lines.append(f"{indent}{e['seq']:>3}. {e['time']}  {e['actor']} [{','.join(e['roles'])}]  "
-                     f"{e['transition']} ({e['transition_title']})  {move}")
-        if e["comment"]:
-            lines.append(f"{indent}       comment: {e['comment']}")
-        changed = [k for k in e["changes"]]
-        if changed and e["transition"] != "create":
+        move = (f"{e.from_state} ({e.from_title}) → {e.to_state} ({e.to_title})" if e.from_state
+                else f"→ {e.to_state} ({e.to_title})")
+        lines.append(f"{indent}{e.seq:>3}. {e.time}  {e.actor} [{','.join(e.roles)}]  "
+                     f"{e.transition} ({e.transition_title})  {move}")
+        if e.comment:
+            lines.append(f"{indent}       comment: {e.comment}")
+        changed = list(e.changes)
+        if changed and e.transition != "create":
             lines.append(f"{indent}       changed: {', '.join(changed)}")
-        for name, number in (e["data"].get("numbers") or {}).items():
+        for name, number in (e.data.get("numbers") or {}).items():
             lines.append(f"{indent}       number {name}: {number}")
-        for doc in e["data"].get("documents") or []:
+        for doc in e.data.get("documents") or []:
             lines.append(f"{indent}       document {doc['file']}  sha256 {doc['sha256'][:16]}")
     return "\n".join(lines)
 
 
-def summaries_text(items: list[dict]) -> str:
+def summaries_text(items: Sequence[ItemSummary]) -> str:
     if not items:
         return "(no items)"
     return table(["key", "workflow", "state", "title", "updated"],
-                 [[i["key"], f"{i['workflow_title']}", f"{i['state']} ({i['state_title']})",
-                   i["title"], f"{i['updated_by']} {i['updated_at'][:16]}"] for i in items])
+                 [[i.key, i.workflow_title, f"{i.state} ({i.state_title})",
+                   i.title, f"{i.updated_by} {i.updated_at[:16]}"] for i in items])

@@ -15,7 +15,8 @@ from workflow.commands.app import App
 @click.option("--db", "init_db", metavar="URL", help="Create the schema in this (empty) database instead of "
               "the workspace's SQLite file, e.g. postgresql://user:pw@host/gongwen.")
 @click.pass_obj
-def init(app: App, directory, issuer_name, issuer_code, admin_login, init_db):
+def init(app: App, directory: str, issuer_name: str | None, issuer_code: str | None, admin_login: str | None,
+         init_db: str | None) -> None:
     """Create a workspace: config, database (SQLite, or --db URL), definitions and templates."""
     import os
     from pathlib import Path
@@ -34,7 +35,7 @@ def init(app: App, directory, issuer_name, issuer_code, admin_login, init_db):
 @click.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.pass_obj
-def demo(app: App, directory):
+def demo(app: App, directory: str | None) -> None:
     """Create a fresh demo workspace and take one item of each workflow to publish."""
     from workflow.demo.run import run_demo
 
@@ -43,13 +44,13 @@ def demo(app: App, directory):
 
 
 @click.group()
-def db():
+def db() -> None:
     """The database schema (Alembic migrations)."""
 
 
 @db.command("current")
 @click.pass_obj
-def db_current(app: App):
+def db_current(app: App) -> None:
     """Show the schema revision of the database and the one this gongwen needs."""
     from workflow.store.migrate import HEAD, current
 
@@ -62,7 +63,7 @@ def db_current(app: App):
 
 @db.command("upgrade")
 @click.pass_obj
-def db_upgrade(app: App):
+def db_upgrade(app: App) -> None:
     """Upgrade the database schema in place to this gongwen's revision."""
     from workflow.store.migrate import upgrade
 

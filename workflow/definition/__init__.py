@@ -4,7 +4,8 @@ The bottom layer: it imports nothing of gongwen but errors and canonical."""
 
 from workflow._exports import lazy_exports
 
-__all__ = ["Definition", "Transition", "State", "FormSpec", "Worklist", "NumberSpec", "BUILTIN_ROLES", "CREATE", "load_file", "parse", "Field", "apply_sets"]
+__all__ = ["Definition", "Transition", "State", "FormSpec", "Worklist", "NumberSpec", "BUILTIN_ROLES", "CREATE",
+           "load_file", "parse", "Field", "apply_sets"]
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Definition": "model",
     "Transition": "model",

@@ -4,10 +4,9 @@ Every problem is collected with its line (`file:line: problem`); nothing stops a
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
 from pathlib import Path
+from typing import Any
 
 from workflow.canonical import canonical_hash
 from workflow.definition import expressions, yamlsrc

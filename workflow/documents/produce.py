@@ -3,38 +3,56 @@ addressed storage in the same transaction as the event, and the files written af
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workflow.canonical import canonical_json
+from workflow.definition.model import Definition, Transition
 from workflow.store.blobs import store_blob
 from workflow.store.orm import Event, Item, User
+
+if TYPE_CHECKING:
+    from workflow.store.workspace import Workspace
 
 
 @dataclass
 class Rendered:
     """What one unit of work rendered: document bytes by sha256, and the documents' records."""
 
-    blobs: dict = field(default_factory=dict)
-    documents: list = field(default_factory=list)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Person(Protocol):
+    """Who fires a transition, as a template names them (the engine's Actor; documents/ sits
+    below engine/ and does not import it)."""
+
+    login: str
+    name: str
+    title: str
 
 
 CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form"})
 
 
-def _person(session, login: str) -> tuple[str, str]:
+def _person(session: Session, login: str) -> tuple[str, str]:
     user = session.get(User, login)
     return (user.name, user.title) if user else (login, "")
 
 
-def render_context(session, workspace, definition, item: Item, tr, actor, comment: str, now,
-                   from_state: str, earlier: list[Event]) -> dict:
+def render_context(session: Session, workspace: Workspace, definition: Definition, item: Item, tr: Transition,
+                   actor: Person, comment: str, now: dt.datetime, from_state: str,
+                   earlier: list[Event]) -> dict[str, Any]:
     """Everything a template may use; plain JSON, so it can be stored and rendered again."""
     creator_name, _ = _person(session, item.creator)
     history = []
@@ -44,7 +62,7 @@ def render_context(session, workspace, definition, item: Item, tr, actor, commen
         history.append({"transition": e.transition, "transition_title": t.title if t else "创建",
                         "actor": e.actor, "actor_name": name, "actor_title": title, "comment": e.comment,
                         "date": e.time[:10], "time": e.time})
-    context = {name: None for name in definition.fields}
+    context: dict[str, Any] = {name: None for name in definition.fields}
     context.update(item.fields)
     context.update({
         "item": {"key": item.key, "title": item.title, "state": item.state,
@@ -65,8 +83,9 @@ def render_context(session, workspace, definition, item: Item, tr, actor, commen
     return json.loads(canonical_json(context))
 
 
-def render_transition(session, workspace, definition, item, tr, seq: int, context: dict,
-                      rendered: dict[str, bytes], revision: int) -> list[dict]:
+def render_transition(session: Session, workspace: Workspace, definition: Definition, item: Item,
+                      tr: Transition, seq: int, context: dict[str, Any], rendered: dict[str, bytes],
+                      revision: int) -> list[dict[str, Any]]:
     """Render every template of the transition and store bytes, template and context (the
     document bytes also go into `rendered`, for the files written after commit); a
     TemplateError propagates and the caller's transaction rolls back."""
@@ -111,7 +130,8 @@ def document_filename(key: str, seq: int, transition_title: str, template: str) 
     return f"{key}_{seq:02d}_{safe(transition_title)}_{safe(Path(template).stem)}.docx"
 
 
-def write_files(workspace, key: str, documents: list[dict], blobs: dict[str, bytes]) -> list[Path]:
+def write_files(workspace: Workspace, key: str, documents: list[dict[str, Any]],
+                blobs: dict[str, bytes]) -> list[Path]:
     """After commit: the files under documents/<key>/ (written atomically)."""
     folder = workspace.root / "documents" / key
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,20 +145,24 @@ def write_files(workspace, key: str, documents: list[dict], blobs: dict[str, byt
     return written
 
 
-def export(folder: Path, rows: list[dict], blobs: dict[str, bytes]) -> list[Path]:
+def export(folder: Path, rows: list[dict[str, Any]], blobs: Mapping[str, bytes | None]) -> list[Path]:
     """Write documents (from the database) to a folder, under their readable names."""
     from workflow.errors import BadInput
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for row in rows:
-            (folder / row["file"]).write_bytes(blobs[row["sha256"]])
+            data = blobs[row["sha256"]]
+            if data is None:  # a blob deleted behind gongwen's back
+                raise BadInput(f"{row['file']}: its bytes ({row['sha256'][:12]}) are missing from the database; "
+                               "run `gongwen audit verify`")
+            (folder / row["file"]).write_bytes(data)
     except OSError as exc:
         raise BadInput(f"cannot write to {folder}: {exc.strerror}") from None
     return [folder / row["file"] for row in rows]
 
 
-def item_documents(session, item: Item) -> list[dict]:
+def item_documents(session: Session, item: Item) -> list[dict[str, Any]]:
     rows = []
     for event in session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)):
         for doc in (event.data or {}).get("documents", []):

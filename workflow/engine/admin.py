@@ -3,30 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from workflow.definition.loader import load_file
-from workflow.definition.model import BUILTIN_ROLES
+from workflow.definition.model import BUILTIN_ROLES, Definition
 from workflow.engine import registry, users
+from workflow.engine.views import UserView, user_view
 from workflow.errors import BadInput, DefinitionError, NotFound
-from workflow.store.workspace import shipped_dir
+from workflow.store.workspace import Workspace, shipped_dir
 
 
-def known_roles(workspace) -> set:
+def known_roles(workspace: Workspace) -> set[str]:
     roles = set(BUILTIN_ROLES) - {"owner"}
     for definition in registry.load_all(workspace.definitions_dir, None).values():
         roles |= set(definition.roles)
     return roles
 
 
-def bootstrap_admin(workspace, login: str) -> None:
+def bootstrap_admin(workspace: Workspace, login: str) -> None:
     when = workspace.now().isoformat()
     with workspace.db.write() as session:
         users.add(session, login, login, "", ["admin"], {"admin"}, when)
 
 
-def manage_users(workspace, admin_login: str, action: str, login: str, roles: list,
-                 name: str = "", title: str = "") -> dict:
+def manage_users(workspace: Workspace, admin_login: str, action: str, login: str, roles: list[str],
+                 name: str = "", title: str = "") -> UserView:
     """add, grant or revoke, as the admin `admin_login`."""
     roles_known = known_roles(workspace)
     when = workspace.now().isoformat()
@@ -39,39 +42,40 @@ def manage_users(workspace, admin_login: str, action: str, login: str, roles: li
         else:
             user = users.revoke(session, login, roles)
         session.flush()
-        return users.as_dict(user)
+        return user_view(user)
 
 
-def list_users(workspace) -> list[dict]:
+def list_users(workspace: Workspace) -> list[UserView]:
     with workspace.db.read() as session:
-        return [users.as_dict(u) for u in users.all_users(session)]
+        return [user_view(u) for u in users.all_users(session)]
 
 
-def definition_folders(workspace) -> tuple[Path, Path]:
+def definition_folders(workspace: Workspace | None) -> tuple[Path, Path]:
     """(definitions, templates) of the workspace, or the shipped ones when there is none."""
     if workspace is None:
         return shipped_dir("definitions"), shipped_dir("templates_docx")
     return workspace.definitions_dir, workspace.templates_dir
 
 
-def definitions_in_use(workspace) -> dict:
+def definitions_in_use(workspace: Workspace | None) -> dict[str, Definition]:
     """The workspace's definitions, or the shipped ones when not inside a workspace."""
     return registry.load_all(*definition_folders(workspace))
 
 
-def pick_definition(definitions: dict, workflow_id: str):
+def pick_definition(definitions: dict[str, Definition], workflow_id: str) -> Definition:
     if workflow_id not in definitions:
         raise NotFound(f"unknown workflow {workflow_id!r} (known: {', '.join(definitions)})")
     return definitions[workflow_id]
 
 
-def validate_files(workspace, files) -> list[str]:
+def validate_files(workspace: Workspace | None, files: Sequence[str]) -> list[str]:
     """Check the given definition files, or (none given) the workspace's or the shipped ones."""
     if not files:
         folder, templates = definition_folders(workspace)
         registry.load_all(folder, templates)
         return [str(p) for p in registry.definition_files(folder)]
-    problems, checked = [], []
+    problems: list[str] = []
+    checked: list[str] = []
     for name in files:
         path = Path(name)
         templates = path.resolve().parent.parent / "templates_docx"
@@ -85,7 +89,7 @@ def validate_files(workspace, files) -> list[str]:
     return checked
 
 
-def check_templates(workspace, directory: str | None = None) -> list[dict]:
+def check_templates(workspace: Workspace | None, directory: str | None = None) -> list[dict[str, Any]]:
     """Compile the templates of a folder (default: the workspace's, else the shipped ones)
     against the definitions in use; raise BadInput, with the report, when any has a problem."""
     from workflow.documents.check import template_report
@@ -98,7 +102,7 @@ def check_templates(workspace, directory: str | None = None) -> list[dict]:
     return report
 
 
-def read_values(source: str) -> dict:
+def read_values(source: str) -> dict[str, Any]:
     """Field values from a .yaml or .json file (a mapping of field name to value)."""
     from workflow.definition import yamlsrc
 

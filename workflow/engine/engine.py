@@ -1,28 +1,40 @@
 """The unit-of-work operations: create an item, fire a transition (typed refusals, optimistic
-lock, numbers, events), and the read side (items, history, worklists)."""
+lock, numbers, events), and the read side (items, history, worklists). Every result is one of
+the frozen views of views.py, built before the transaction ends."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflow.canonical import canonical_json
 from workflow.definition.fields import apply_sets
-from workflow.definition.model import CREATE, Definition, Transition
+from workflow.definition.model import CREATE, Definition, Transition, Worklist
 from workflow.documents import produce as documents
-from workflow.engine import guards, machine, numbers, registry, users
+from workflow.engine import guards, machine, numbers, registry, users, views
+from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Conflict, NotFound, Refused
 from workflow.store import chain
 from workflow.store.blobs import load_blob
 from workflow.store.orm import Event, Item
 
+if TYPE_CHECKING:
+    from workflow.store.workspace import Workspace
+
 AUTOMATIC_CHAIN_LIMIT = 10
+
+Sets = Sequence[tuple[str, Any]]  # --set pairs: (path, value)
+Attach = Callable[[Session, Item], dict[str, Any]]  # more event data, inside the transaction
 
 
 class Engine:
-    def __init__(self, workspace):
+    def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
         self.db = workspace.db
 
@@ -32,7 +44,7 @@ class Engine:
 
     # -- loading ----------------------------------------------------------------------------
     @staticmethod
-    def get_item(session, key: str) -> Item:
+    def get_item(session: Session, key: str) -> Item:
         item = session.scalars(select(Item).where(Item.key == key)).first()
         if item is None and key.isdigit():
             item = session.get(Item, int(key))
@@ -41,11 +53,11 @@ class Engine:
         return item
 
     @staticmethod
-    def events_of(session, item: Item) -> list[Event]:
+    def events_of(session: Session, item: Item) -> list[Event]:
         return list(session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)))
 
-    def subject(self, session, item: Item, fields: dict | None = None) -> guards.Subject:
-        past: dict[str, set] = {CREATE: {item.creator}}
+    def subject(self, session: Session, item: Item, fields: dict[str, Any] | None = None) -> guards.Subject:
+        past: dict[str, set[str]] = {CREATE: {item.creator}}
         for event in self.events_of(session, item):
             if event.transition != CREATE:
                 past.setdefault(event.transition, set()).add(event.actor)
@@ -54,8 +66,8 @@ class Engine:
                               numbers=item.numbers, past_actors=past)
 
     # -- writing ----------------------------------------------------------------------------
-    def create(self, login: str, workflow_id: str, title: str | None = None, values: dict | None = None,
-               sets: list | tuple = (), comment: str = "") -> dict:
+    def create(self, login: str, workflow_id: str, title: str | None = None,
+               values: dict[str, Any] | None = None, sets: Sets = (), comment: str = "") -> views.ItemView:
         definition = registry.current(self.ws, workflow_id)
         now = self.now()
         out = documents.Rendered()
@@ -82,11 +94,11 @@ class Engine:
             self._append_event(session, item, definition, CREATE, None, actor, comment, changes, {}, now)
             self._run_automatic(session, item, definition, actor, now, out)
             view = self._view(session, item, definition, actor, now)
-        documents.write_files(self.ws, view["key"], out.documents, out.blobs)
+        documents.write_files(self.ws, view.key, out.documents, out.blobs)
         return view
 
     def fire(self, login: str, key: str, transition_id: str, comment: str = "",
-             sets: list | tuple = (), expected_version: int | None = None, attach=None) -> dict:
+             sets: Sets = (), expected_version: int | None = None, attach: Attach | None = None) -> views.ItemView:
         """Fire a transition. `attach(session, item)` may add to the event's data inside the
         same transaction (ingest: the returned form as evidence)."""
         comment = comment or ""
@@ -118,12 +130,12 @@ class Engine:
                 item = self.get_item(session, key)
                 raise self._conflict(session, item, expected_version) from None
         # committed: now the files (a failure here loses nothing, `gongwen docs --export` rewrites them)
-        written = documents.write_files(self.ws, view["key"], out.documents, out.blobs)
-        view["documents"] = [str(p) for p in written]
-        return view
+        written = documents.write_files(self.ws, view.key, out.documents, out.blobs)
+        return dataclasses.replace(view, documents=tuple(str(p) for p in written))
 
-    def _transition(self, session, item: Item, definition: Definition, tr: Transition, actor,
-                    comment: str, sets, now: dt.datetime, out: documents.Rendered, attach=None) -> None:
+    def _transition(self, session: Session, item: Item, definition: Definition, tr: Transition, actor: Actor,
+                    comment: str, sets: Sets, now: dt.datetime, out: documents.Rendered,
+                    attach: Attach | None = None) -> None:
         fields = dict(item.fields)
         if sets and item.state in tr.sources:
             editable = definition.editable_in(item.state, tr)
@@ -135,7 +147,7 @@ class Engine:
                                   reason="field_locked", transition=tr.id, fields=[name])
             fields = apply_sets(fields, definition.fields, sets)
         subject = self.subject(session, item, fields)
-        guards.check(definition, tr, subject, actor, comment, now.date().isoformat(), now.isoformat())
+        guards.check(definition, tr, subject, actor, comment, now)
         assigned = {}
         for number_id in tr.assign:
             assigned[number_id] = numbers.assign(session, definition.numbers[number_id], definition.id,
@@ -160,14 +172,14 @@ class Engine:
         data = {"numbers": assigned, "documents": produced, **(attach(session, item) if attach else {})}
         self._append_event(session, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
-    def _run_automatic(self, session, item, definition, actor, now, out: documents.Rendered) -> None:
+    def _run_automatic(self, session: Session, item: Item, definition: Definition, actor: Actor,
+                       now: dt.datetime, out: documents.Rendered) -> None:
         for _ in range(AUTOMATIC_CHAIN_LIMIT):
             for tr in definition.exits(item.state):
                 if not tr.automatic:
                     continue
                 try:
-                    guards.check(definition, tr, self.subject(session, item), actor, "",
-                                 now.date().isoformat(), now.isoformat())
+                    guards.check(definition, tr, self.subject(session, item), actor, "", now)
                 except Refused:
                     continue
                 self._transition(session, item, definition, tr, actor, "(automatic)", (), now, out)
@@ -177,8 +189,9 @@ class Engine:
         raise BadInput(f"{definition.path}: automatic transitions fired {AUTOMATIC_CHAIN_LIMIT} times "
                        f"in a row from {item.state}: a cycle in the definition")
 
-    def _append_event(self, session, item, definition, transition_id, from_state, actor, comment,
-                      changes, data, now) -> Event:
+    def _append_event(self, session: Session, item: Item, definition: Definition, transition_id: str,
+                      from_state: str | None, actor: Actor, comment: str, changes: dict[str, Any],
+                      data: dict[str, Any], now: dt.datetime) -> Event:
         seq = (session.scalar(select(func.max(Event.seq)).where(Event.item_id == item.id)) or 0) + 1
         event = Event(item_id=item.id, item_key=item.key, seq=seq, transition=transition_id, from_state=from_state,
                       to_state=item.state, actor=actor.login, actor_roles=actor.roles_on(item.creator),
@@ -190,7 +203,7 @@ class Engine:
         session.flush()
         return event
 
-    def _conflict(self, session, item: Item, expected: int) -> Conflict:
+    def _conflict(self, session: Session, item: Item, expected: int) -> Conflict:
         events = self.events_of(session, item)
         last = events[-1] if events else None
         who, when = (last.actor, last.time) if last else (item.updated_by, item.updated_at)
@@ -199,35 +212,35 @@ class Engine:
                         changed_by=who, changed_at=when, version=item.version)
 
     # -- reading ----------------------------------------------------------------------------
-    def show(self, login: str, key: str) -> dict:
+    def show(self, login: str, key: str) -> views.ItemView:
         with self.db.read() as session:
             item = self.get_item(session, key)
             definition = registry.pinned(session, item.definition_hash)
             actor = users.actor(session, login)
             view = self._view(session, item, definition, actor, self.now())
-            view["history"] = [self.event_view(e, definition) for e in self.events_of(session, item)]
-            return view
+            history = tuple(views.event_view(e, definition) for e in self.events_of(session, item))
+            return dataclasses.replace(view, history=history)
 
-    def history(self, login: str, key: str) -> dict:
+    def history(self, login: str, key: str) -> views.ItemHistory:
         with self.db.read() as session:
             users.actor(session, login)
             item = self.get_item(session, key)
             definition = registry.pinned(session, item.definition_hash)
-            return {"key": item.key, "workflow": item.workflow_id, "title": item.title,
-                    "state": item.state, "history": [self.event_view(e, definition)
-                                                     for e in self.events_of(session, item)]}
+            return views.ItemHistory(key=item.key, workflow=item.workflow_id, title=item.title, state=item.state,
+                                     history=tuple(views.event_view(e, definition)
+                                                   for e in self.events_of(session, item)))
 
-    def documents(self, login: str, key: str, with_bytes: bool = False) -> dict:
+    def documents(self, login: str, key: str, with_bytes: bool = False) -> views.ItemDocuments:
         """An item's documents, oldest first; with their bytes (from the database) on request."""
         with self.db.read() as session:
             users.actor(session, login)
             item = self.get_item(session, key)
             rows = documents.item_documents(session, item)
             blobs = {r["sha256"]: load_blob(session, r["sha256"]) for r in rows} if with_bytes else {}
-            return {"key": item.key, "title": item.title, "documents": rows, "blobs": blobs}
+            return views.ItemDocuments(key=item.key, title=item.title, documents=tuple(rows), blobs=blobs)
 
     def list_items(self, login: str, workflow: str | None = None, state: str | None = None,
-                   mine: bool = False) -> list[dict]:
+                   mine: bool = False) -> list[views.ItemSummary]:
         with self.db.read() as session:
             actor = users.actor(session, login)
             stmt = select(Item).order_by(Item.id)
@@ -239,80 +252,52 @@ class Engine:
                 stmt = stmt.where(Item.creator == actor.login)
             return [self._summary(session, item) for item in session.scalars(stmt)]
 
-    def worklist(self, login: str) -> list[dict]:
+    def worklist(self, login: str) -> list[views.Worklist]:
+        """The worklists holding something for this user, in the order they are first met."""
         now = self.now()
         with self.db.read() as session:
             actor = users.actor(session, login)
-            lists: dict[tuple, dict] = {}
+            lists: dict[tuple[str, str], tuple[Definition, Worklist, list[views.ItemSummary]]] = {}
             for item in session.scalars(select(Item).order_by(Item.id)):
                 definition = registry.pinned(session, item.definition_hash)
                 roles = set(actor.roles_on(item.creator))
                 for wl in self._worklists_holding(session, item, definition, actor, now):
                     if wl.roles and not roles & set(wl.roles):
                         continue
-                    entry = lists.setdefault((definition.id, wl.id), {
-                        "workflow": definition.id, "workflow_title": definition.title,
-                        "worklist": wl.id, "title": wl.title, "items": []})
-                    entry["items"].append(self._summary(session, item, definition))
-            return list(lists.values())
+                    found = lists.setdefault((definition.id, wl.id), (definition, wl, []))
+                    found[2].append(views.summary(item, definition))
+            return [views.Worklist(workflow=d.id, workflow_title=d.title, worklist=wl.id, title=wl.title,
+                                   items=tuple(items)) for d, wl, items in lists.values()]
 
-    def _worklists_holding(self, session, item: Item, definition: Definition, actor, now) -> list:
+    def _worklists_holding(self, session: Session, item: Item, definition: Definition, actor: Actor,
+                           now: dt.datetime) -> list[Worklist]:
         """The definition's worklists this item is on now (whoever they are for)."""
         from workflow.definition import expressions
 
-        found, context = [], None
+        found: list[Worklist] = []
+        context = None
         for wl in definition.worklists.values():
             if item.state not in wl.states:
                 continue
             if wl.when:
-                context = context or guards.expression_context(
-                    definition, self.subject(session, item), actor, now.date().isoformat(), now.isoformat())
+                context = context or guards.expression_context(definition, self.subject(session, item), actor, now)
                 if not expressions.evaluate(wl.when, context)[0]:
                     continue
             found.append(wl)
         return found
 
     # -- views ------------------------------------------------------------------------------
-    def _summary(self, session, item: Item, definition: Definition | None = None) -> dict:
-        definition = definition or registry.pinned(session, item.definition_hash)
-        return {"id": item.id, "key": item.key, "workflow": item.workflow_id,
-                "workflow_title": definition.title, "title": item.title, "state": item.state,
-                "state_title": definition.state_title(item.state), "version": item.version,
-                "creator": item.creator, "updated_at": item.updated_at, "updated_by": item.updated_by,
-                "numbers": dict(item.numbers)}
+    def _summary(self, session: Session, item: Item) -> views.ItemSummary:
+        return views.summary(item, registry.pinned(session, item.definition_hash))
 
-    def _view(self, session, item: Item, definition: Definition, actor, now) -> dict:
-        view = self._summary(session, item, definition)
-        subject = self.subject(session, item)
-        view.update({
-            "definition_version": item.definition_hash,
-            "created_at": item.created_at,
-            "fields": dict(item.fields),
-            "field_labels": {n: f.label for n, f in definition.fields.items()},
-            "allowed": [{"id": t.id, "title": t.title, "to": t.target_from(item.state),
-                         "to_title": definition.state_title(t.target_from(item.state)),
-                         "comment_required": t.comment_required}
-                        for t in guards.allowed(definition, subject, actor, now.date().isoformat(),
-                                                now.isoformat())],
-            "worklists": [{"id": wl.id, "title": wl.title}
-                          for wl in self._worklists_holding(session, item, definition, actor, now)],
-        })
-        return view
-
-    @staticmethod
-    def event_view(event: Event, definition: Definition) -> dict:
-        tr = definition.transitions.get(event.transition)
-        return {"seq": event.seq, "transition": event.transition,
-                "transition_title": tr.title if tr else "创建",
-                "from": event.from_state,
-                "from_title": definition.state_title(event.from_state) if event.from_state else None,
-                "to": event.to_state, "to_title": definition.state_title(event.to_state),
-                "actor": event.actor, "roles": event.actor_roles, "comment": event.comment,
-                "changes": event.changes, "data": event.data, "time": event.time,
-                "definition_version": event.definition_hash, "hash": event.hash}
+    def _view(self, session: Session, item: Item, definition: Definition, actor: Actor,
+              now: dt.datetime) -> views.ItemView:
+        allowed = guards.allowed(definition, self.subject(session, item), actor, now)
+        holding = self._worklists_holding(session, item, definition, actor, now)
+        return views.item_view(item, definition, allowed, holding)
 
 
-def _parse_top(definition: Definition, name: str, value):
+def _parse_top(definition: Definition, name: str, value: Any) -> Any:
     spec = definition.fields.get(name)
     if spec is None:
         raise BadInput(f"unknown field {name!r} in {definition.id} (fields: {', '.join(definition.fields)})")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from workflow.definition import expressions
 from workflow.definition.fields import is_empty
@@ -15,9 +17,9 @@ class Actor:
     login: str
     name: str
     title: str
-    roles: list  # global roles held now
+    roles: list[str]  # global roles held now
 
-    def roles_on(self, creator: str) -> list:
+    def roles_on(self, creator: str) -> list[str]:
         return self.roles + (["owner"] if self.login == creator else [])
 
 
@@ -29,21 +31,22 @@ class Subject:
     state: str
     title: str
     creator: str
-    fields: dict
-    numbers: dict
-    past_actors: dict  # transition id -> set of logins who fired it ("create" -> creator)
+    fields: dict[str, Any]
+    numbers: dict[str, str]
+    past_actors: dict[str, set[str]]  # transition id -> logins who fired it ("create" -> creator)
 
 
-def expression_context(definition: Definition, subject: Subject, actor: Actor, today: str, now: str) -> dict:
+def expression_context(definition: Definition, subject: Subject, actor: Actor, now: dt.datetime) -> dict[str, Any]:
+    """The names a `when:` expression sees; `today` and `now` are ISO strings of the workspace's clock."""
     item = {"key": subject.key, "state": subject.state, "title": subject.title,
             "creator": subject.creator, "fields": subject.fields, "numbers": subject.numbers}
     user = {"login": actor.login, "name": actor.name, "roles": actor.roles_on(subject.creator)}
     return {"item": item, "fields": subject.fields, "user": user, "params": definition.params,
-            "today": today, "now": now}
+            "today": now.date().isoformat(), "now": now.isoformat()}
 
 
 def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor,
-          comment: str, today: str, now: str) -> None:
+          comment: str, now: dt.datetime) -> None:
     """Raise Refused with the first failing kind; return None when the transition may fire."""
     title = f"{tr.id} ({tr.title})"
     state_title = definition.state_title(subject.state)
@@ -76,14 +79,14 @@ def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor
         raise Refused(f"{title}: a comment (reason) is required: use -m", reason="field_missing",
                       transition=tr.id, fields=["comment"])
     if tr.when:
-        ok, error = expressions.evaluate(tr.when, expression_context(definition, subject, actor, today, now))
+        ok, error = expressions.evaluate(tr.when, expression_context(definition, subject, actor, now))
         if not ok:
             why = tr.when_message or f"condition not met: {tr.when}"
             raise Refused(f"{title}: {why}" + (f" ({error})" if error else ""),
                           reason="expression_false", transition=tr.id)
 
 
-def required_fields(definition: Definition, tr: Transition, state: str) -> list:
+def required_fields(definition: Definition, tr: Transition, state: str) -> list[str]:
     names = list(tr.require)
     leaving_initial = state == definition.initial and tr.target_from(state) != state
     if leaving_initial:
@@ -91,15 +94,15 @@ def required_fields(definition: Definition, tr: Transition, state: str) -> list:
     return names
 
 
-def allowed(definition: Definition, subject: Subject, actor: Actor, today: str, now: str) -> list:
+def allowed(definition: Definition, subject: Subject, actor: Actor, now: dt.datetime) -> list[Transition]:
     """The user transitions this actor may fire now (comment and field requirements aside,
     those that fail only for a missing comment are still listed)."""
-    result = []
+    result: list[Transition] = []
     for tr in definition.exits(subject.state):
         if tr.automatic:
             continue
         try:
-            check(definition, tr, subject, actor, "(comment)", today, now)
+            check(definition, tr, subject, actor, "(comment)", now)
         except Refused as exc:
             if exc.reason not in ("field_missing",):
                 continue

@@ -5,13 +5,20 @@ then moves the loaded row's `state` through `Event.trigger` without add_model.""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from workflow.definition.model import Definition
 from workflow.errors import Refused
 
-_machines: dict[str, object] = {}
+if TYPE_CHECKING:
+    from transitions import Machine
+
+    from workflow.store.orm import Item
+
+_machines: dict[str, Machine] = {}
 
 
-def build(definition: Definition):
+def build(definition: Definition) -> Machine:
     from transitions import Machine
 
     machine = Machine(model=None, states=list(definition.states), initial=definition.initial,
@@ -22,14 +29,14 @@ def build(definition: Definition):
     return machine
 
 
-def for_definition(definition: Definition):
+def for_definition(definition: Definition) -> Machine:
     machine = _machines.get(definition.hash)
     if machine is None:
         machine = _machines[definition.hash] = build(definition)
     return machine
 
 
-def fire(definition: Definition, row, transition_id: str) -> None:
+def fire(definition: Definition, row: Item, transition_id: str) -> None:
     """Move `row.state` along the transition; the caller has checked the guards."""
     from transitions import MachineError
 

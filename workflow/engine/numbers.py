@@ -4,27 +4,34 @@ transaction (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), so a rollback retu
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
+from workflow.definition.model import NumberSpec
 from workflow.store.orm import AssignedNumber, Counter
 
 
-def draw(session, name: str, scope: str, year: int) -> int:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+def draw(session: Session, name: str, scope: str, year: int) -> int:
+    values = {"name": name, "scope": scope, "year": year, "value": 1}
+    index, bump = [Counter.name, Counter.scope, Counter.year], {"value": Counter.value + 1}
+    stmt: Insert  # the two dialects spell the upsert alike; each is imported only when used
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(Counter).values(values).on_conflict_do_update(index_elements=index, set_=bump)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Counter).values(name=name, scope=scope, year=year, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[Counter.name, Counter.scope, Counter.year],
-                                      set_={"value": Counter.value + 1}).returning(Counter.value)
-    return session.execute(stmt).scalar_one()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(Counter).values(values).on_conflict_do_update(index_elements=index, set_=bump)
+    return session.execute(stmt.returning(Counter.value)).scalar_one()
 
 
-def item_key(session, prefix: str, year: int) -> str:
+def item_key(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{draw(session, 'key:' + prefix, '', year):04d}"
 
 
-def assign(session, spec, definition_id: str, issuer_code: str, year: int, item_id: int) -> str:
+def assign(session: Session, spec: NumberSpec, definition_id: str, issuer_code: str, year: int,
+           item_id: int) -> str:
     """Draw the next number of a declared sequence and record it (UNIQUE backstop)."""
     scope = issuer_code if spec.scope == "issuer" else definition_id
     seq = draw(session, spec.id, scope, year)
@@ -38,7 +45,7 @@ def issuer_base(issuer_code: str) -> str:
     return issuer_code[:-1] if issuer_code.endswith("发") and len(issuer_code) > 1 else issuer_code
 
 
-def assigned(session, name: str | None = None) -> list[AssignedNumber]:
+def assigned(session: Session, name: str | None = None) -> list[AssignedNumber]:
     stmt = select(AssignedNumber).order_by(AssignedNumber.name, AssignedNumber.scope,
                                            AssignedNumber.year, AssignedNumber.seq)
     if name:

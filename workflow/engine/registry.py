@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workflow.definition.loader import load_file, parse
 from workflow.definition.model import Definition
 from workflow.errors import DefinitionError, NotFound
 from workflow.store.orm import DefinitionVersion
+
+if TYPE_CHECKING:
+    from workflow.store.workspace import Workspace
 
 _parsed_by_hash: dict[str, Definition] = {}
 
@@ -20,7 +25,8 @@ def definition_files(folder: Path) -> list[Path]:
 
 def load_all(folder: Path, templates_dir: Path | None) -> dict[str, Definition]:
     """Load and check every definition of a folder; all problems of all files are reported."""
-    problems, found = [], {}
+    problems: list[str] = []
+    found: dict[str, Definition] = {}
     for path in definition_files(folder):
         try:
             definition = load_file(path, templates_dir)
@@ -37,7 +43,7 @@ def load_all(folder: Path, templates_dir: Path | None) -> dict[str, Definition]:
     return found
 
 
-def current(workspace, workflow_id: str) -> Definition:
+def current(workspace: Workspace, workflow_id: str) -> Definition:
     path = workspace.definitions_dir / f"{workflow_id}.yaml"
     if not path.is_file():
         known = ", ".join(p.stem for p in definition_files(workspace.definitions_dir))
@@ -47,14 +53,14 @@ def current(workspace, workflow_id: str) -> Definition:
     return definition
 
 
-def store(session, definition: Definition, when: str) -> None:
+def store(session: Session, definition: Definition, when: str) -> None:
     if session.get(DefinitionVersion, definition.hash) is None:
         session.add(DefinitionVersion(hash=definition.hash, workflow_id=definition.id,
                                       title=definition.title, source=definition.source,
                                       filename=Path(definition.path).name, stored_at=when))
 
 
-def pinned(session, definition_hash: str) -> Definition:
+def pinned(session: Session, definition_hash: str) -> Definition:
     """The definition version an item is pinned to, parsed from the database (cached)."""
     cached = _parsed_by_hash.get(definition_hash)
     if cached is not None:
@@ -67,6 +73,6 @@ def pinned(session, definition_hash: str) -> Definition:
     return definition
 
 
-def versions(session, workflow_id: str) -> list[DefinitionVersion]:
+def versions(session: Session, workflow_id: str) -> list[DefinitionVersion]:
     stmt = select(DefinitionVersion).where(DefinitionVersion.workflow_id == workflow_id)
     return list(session.scalars(stmt.order_by(DefinitionVersion.stored_at)))

@@ -6,6 +6,7 @@ import getpass
 import os
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, NotFound, Refused
@@ -23,7 +24,7 @@ def acting_login(explicit: str | None) -> str:
         return "unknown"
 
 
-def actor(session, login: str) -> Actor:
+def actor(session: Session, login: str) -> Actor:
     user = session.get(User, login)
     if user is None:
         raise Refused(f"unknown user {login!r}: ask an admin to run `gongwen users add {login}`",
@@ -31,7 +32,7 @@ def actor(session, login: str) -> Actor:
     return Actor(login=user.login, name=user.name, title=user.title, roles=user.role_names)
 
 
-def require_admin(session, login: str, allow_bootstrap: bool = False) -> None:
+def require_admin(session: Session, login: str, allow_bootstrap: bool = False) -> None:
     """Only an admin manages users; while no admin exists (a fresh workspace), anyone may."""
     has_admin = session.scalars(select(UserRole).where(UserRole.role == "admin").limit(1)).first()
     if not has_admin and allow_bootstrap:
@@ -40,7 +41,8 @@ def require_admin(session, login: str, allow_bootstrap: bool = False) -> None:
         raise Refused(f"{login} is not an admin: only an admin manages users", reason="role_missing")
 
 
-def add(session, login: str, name: str, title: str, roles: list[str], known_roles: set, when: str) -> User:
+def add(session: Session, login: str, name: str, title: str, roles: list[str], known_roles: set[str],
+        when: str) -> User:
     if session.get(User, login) is not None:
         raise BadInput(f"user {login!r} already exists")
     check_roles(roles, known_roles)
@@ -50,7 +52,7 @@ def add(session, login: str, name: str, title: str, roles: list[str], known_role
     return user
 
 
-def check_roles(roles: list[str], known_roles: set) -> None:
+def check_roles(roles: list[str], known_roles: set[str]) -> None:
     for role in roles:
         if role == "owner":
             raise BadInput("owner is a dynamic role (the item's creator); it cannot be granted")
@@ -58,14 +60,14 @@ def check_roles(roles: list[str], known_roles: set) -> None:
             raise BadInput(f"unknown role {role!r} (known: {', '.join(sorted(known_roles))})")
 
 
-def get(session, login: str) -> User:
+def get(session: Session, login: str) -> User:
     user = session.get(User, login)
     if user is None:
         raise NotFound(f"unknown user {login!r}")
     return user
 
 
-def grant(session, login: str, roles: list[str], known_roles: set) -> User:
+def grant(session: Session, login: str, roles: list[str], known_roles: set[str]) -> User:
     user = get(session, login)
     check_roles(roles, known_roles)
     for role in roles:
@@ -74,7 +76,7 @@ def grant(session, login: str, roles: list[str], known_roles: set) -> User:
     return user
 
 
-def revoke(session, login: str, roles: list[str]) -> User:
+def revoke(session: Session, login: str, roles: list[str]) -> User:
     user = get(session, login)
     for role in roles:
         if role not in user.role_names:
@@ -83,9 +85,5 @@ def revoke(session, login: str, roles: list[str]) -> User:
     return user
 
 
-def all_users(session) -> list[User]:
+def all_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.login)))
-
-
-def as_dict(user: User) -> dict:
-    return {"login": user.login, "name": user.name, "title": user.title, "roles": user.role_names}

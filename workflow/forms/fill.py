@@ -12,11 +12,12 @@ import zipfile
 
 from lxml import etree
 
+from workflow.definition.model import FormSpec
 from workflow.documents import docx_read
 from workflow.documents.docx_read import W14, W
 
 
-def _label_value_cells(body, label: str):
+def _label_value_cells(body: etree._Element, label: str) -> etree._Element:
     for cells in docx_read.rows(body):
         for index, cell in enumerate(cells[:-1]):
             if docx_read.norm(docx_read.text(cell)) == label:
@@ -24,7 +25,7 @@ def _label_value_cells(body, label: str):
     raise KeyError(f"no cell labelled {label}")
 
 
-def _set_cell_text(cell, text: str) -> None:
+def _set_cell_text(cell: etree._Element, text: str) -> None:
     """Replace the cell's content by one paragraph holding `text` (keeps the first paragraph's
     properties, as typing over a cell does)."""
     paragraphs = cell.findall(f"{W}p")
@@ -40,7 +41,7 @@ def _set_cell_text(cell, text: str) -> None:
     t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
 
 
-def _mark(cell, option: str, how: str, options: list[str]) -> None:
+def _mark(cell: etree._Element, option: str, how: str, options: list[str]) -> None:
     if how == "checkbox":
         for sdt in cell.iter(f"{W}sdt"):
             tag = sdt.find(f"{W}sdtPr/{W}tag")
@@ -61,7 +62,7 @@ def _mark(cell, option: str, how: str, options: list[str]) -> None:
                    else "\u3000".join(marked))
 
 
-def fill(blob: bytes, spec, decision: str | None, opinion: str = "", signer: str = "", date: str = "",
+def fill(blob: bytes, spec: FormSpec, decision: str | None, opinion: str = "", signer: str = "", date: str = "",
          how: str = "checkbox") -> bytes:
     """A copy of the form with the decision marked and the opinion, signer and date written."""
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:

@@ -9,24 +9,31 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from workflow.definition.model import FormSpec
 from workflow.documents import docx_read, formtoken
 from workflow.engine import registry, users
 from workflow.errors import BadInput, Conflict, GongwenError, Refused
 from workflow.forms import read as reader
 from workflow.store.blobs import store_blob
-from workflow.store.orm import Event, FormReceipt, User
+from workflow.store.orm import Event, FormReceipt, Item, User
+
+if TYPE_CHECKING:
+    from workflow.engine.engine import Engine
 
 MAX_BYTES = 20 * 1024 * 1024  # a filled-in form is tens of KB; photos pasted in stay far below
 MAX_UNPACKED = 200 * 1024 * 1024
 
 
-def collect(paths) -> list[Path]:
+def collect(paths: Iterable[str | Path]) -> list[Path]:
     """Files and folders (their .docx, sorted) in the order given."""
     found = []
     for name in paths:
@@ -70,7 +77,7 @@ def check_file(path: Path) -> bytes:
     return blob
 
 
-def ingest_one(engine, clerk: str, path: Path, signer: str | None = None) -> dict:
+def ingest_one(engine: Engine, clerk: str, path: Path, signer: str | None = None) -> dict[str, Any]:
     blob = check_file(path)
     with engine.db.read() as session:
         users.actor(session, clerk)
@@ -92,7 +99,7 @@ def ingest_one(engine, clerk: str, path: Path, signer: str | None = None) -> dic
     signed_on = returned.cells.get(spec.date_label, "").strip()
     file_sha = None
 
-    def attach(session, row):
+    def attach(session: Session, row: Item) -> dict[str, Any]:
         nonlocal file_sha
         file_sha = store_blob(session, blob, "evidence")
         session.add(FormReceipt(form_id=token.form_id, item_id=row.id, file_sha256=file_sha,
@@ -106,24 +113,27 @@ def ingest_one(engine, clerk: str, path: Path, signer: str | None = None) -> dic
                            attach=attach)
     except IntegrityError:  # another clerk applied the same form a moment ago
         raise Refused(f"form {token.form_id} was already applied", reason="already_applied") from None
-    return {"file": str(path), "ok": True, "key": view["key"], "decision": option, "read_as": why,
-            "transition": spec.decisions[option], "signer": login, "state": view["state"],
-            "state_title": view["state_title"], "evidence_sha256": file_sha}
+    return {"file": str(path), "ok": True, "key": view.key, "decision": option, "read_as": why,
+            "transition": spec.decisions[option], "signer": login, "state": view.state,
+            "state_title": view.state_title, "evidence_sha256": file_sha}
 
 
-def _verify(engine, session, blob):
+def _verify(engine: Engine, session: Session, blob: bytes
+            ) -> tuple[formtoken.Token, reader.PrintedCode | None, Item, FormSpec, reader.ReturnedForm]:
     """The token (property and printed code), the item and the form spec; forged or altered
     forms are refused here."""
     probe = reader.read(blob, set())
     token, code = probe.token, probe.code
-    if token is None and code is None:
+    if token is not None:
+        key, seq = token.key, token.seq
+    elif code is not None:
+        key, seq = code[0], code[2]
+    else:
         raise Refused("no gongwen 校验码 on this document: not a form made by gongwen", reason="forged")
-    key = token.key if token else code[0]
     try:
         item = engine.get_item(session, key)
     except GongwenError:
         raise Refused(f"the 校验码 names {key}, which does not exist here: a forged form", reason="forged") from None
-    seq = token.seq if token else code[2]
     event = session.scalars(select(Event).where(Event.item_id == item.id, Event.seq == seq)).first()
     definition = registry.pinned(session, item.definition_hash)
     tr = definition.transitions.get(event.transition) if event else None
@@ -141,6 +151,7 @@ def _verify(engine, session, blob):
             raise Refused("the form's fixed content (title, summary, figures) was changed after it was made",
                           reason="altered")
     else:  # the suite dropped the document properties: the printed code alone must verify
+        assert code is not None  # (one of the two is there: see above)
         expected = formtoken.mac_for(secret, code[0], code[1], code[2], content)[:20]
         if not _same(code[3], expected):
             raise Refused("the 校验码 does not match the form's content: a forged form, or its title or "
@@ -155,12 +166,12 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.lower(), b.lower())
 
 
-def _last_change(session, item) -> str:
+def _last_change(session: Session, item: Item) -> str:
     last = session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq.desc())).first()
     return f"changed by {last.actor} at {last.time}" if last else f"changed by {item.updated_by}"
 
 
-def _signer(session, written: str, given: str | None) -> str:
+def _signer(session: Session, written: str, given: str | None) -> str:
     """The signer: the user the form names (name or login), or --signer."""
     name = "".join(written.split())
     named = None
@@ -177,7 +188,8 @@ def _signer(session, written: str, given: str | None) -> str:
     return named.login
 
 
-def ingest(engine, clerk: str, paths, signer: str | None = None) -> list[dict]:
+def ingest(engine: Engine, clerk: str, paths: Iterable[str | Path], signer: str | None = None) -> list[dict[str, Any]]:
+    """One result per file, in order: what was done, or why the file was refused (`ok` false)."""
     results = []
     for path in collect(paths):
         try:

@@ -10,6 +10,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from lxml import etree
@@ -18,17 +19,18 @@ from workflow.documents import docx_read
 from workflow.documents.docx_read import CHECKED, UNCHECKED
 from workflow.documents.formtoken import Token
 
+PrintedCode = tuple[str, int, int, str]  # the 校验码 line: key, revision, seq, the first 20 hex of the MAC
 CODE_RE = re.compile(r"校验码\s*[:：]\s*([A-Z][A-Z0-9]*-\d{4}-\d+)\s*/\s*r(\d+)\s*/\s*f(\d+)\s*/\s*([0-9a-fA-F]{20})")
 
 
 @dataclass
 class ReturnedForm:
     token: Token | None  # from the document property
-    code: tuple | None  # (key, revision, seq, mac20) from the printed line
-    cells: dict  # label -> value text (decision row read with marks)
+    code: PrintedCode | None  # from the printed line
+    cells: dict[str, str]  # label -> value text (decision row read with marks)
 
 
-def read(blob: bytes, spec_for_labels: set) -> ReturnedForm:
+def read(blob: bytes, spec_for_labels: Collection[str]) -> ReturnedForm:
     body = docx_read.body(blob)
     cells = {}
     for cells_in_row in docx_read.rows(body):
@@ -57,12 +59,12 @@ def _property_token(blob: bytes) -> Token | None:
 
 
 # -- the decision ------------------------------------------------------------------------------
-def _options_pattern(options) -> re.Pattern:
+def _options_pattern(options: Collection[str]) -> re.Pattern[str]:
     names = sorted(set(options) | {"退回"}, key=len, reverse=True)
     return re.compile("|".join(map(re.escape, names)))
 
 
-def _canonical(found: str, options) -> str:
+def _canonical(found: str, options: Collection[str]) -> str:
     return next((o for o in options if o.startswith(found) or found.startswith(o)), found) \
         if found not in options else found
 
@@ -73,7 +75,7 @@ def _neighbour(text: str, index: int, step: int) -> str:
     return text[index] if 0 <= index < len(text) else ""
 
 
-def decide(decision_text: str, opinion: str, options) -> tuple[str | None, str]:
+def decide(decision_text: str, opinion: str, options: Collection[str]) -> tuple[str | None, str]:
     """The chosen option, or None with the reason: ticked (☑ ☒ ■ √ ✓ ✔ or a checked box),
     the only option left after deleting the others, or written in the opinion."""
     pattern = _options_pattern(options)

@@ -4,11 +4,15 @@ Found like git finds a repository: --home / GONGWEN_HOME, else the current folde
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflow.store.db import Database
+
 import datetime as dt
 import os
 import secrets
 import shutil
-import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -25,20 +29,17 @@ DEFAULT_CONFIG = {
 
 
 def shipped_dir(name: str) -> Path:
-    """The shipped definitions/ or templates_docx/: in the checkout above the package, or in
-    <prefix>/share/gongwen after `pip install .`."""
-    candidates = [Path(__file__).resolve().parents[2] / name,
-                  Path(sys.prefix) / "share" / "gongwen" / name]
-    try:
-        import site
+    """The shipped definitions/ or templates_docx/, read as package data: workflow/_shipped/ holds
+    the symlinks definitions -> ../../definitions and templates_docx -> ../../templates_docx, which
+    the build turns into real folders (setup.cfg [options.package_data]). So one lookup serves a
+    checkout (the symlink, resolved to the top-level folder), an editable install and a
+    `pip install .` run from anywhere (the copies in site-packages/workflow/_shipped/)."""
+    from importlib.resources import files
 
-        candidates.append(Path(site.getuserbase()) / "share" / "gongwen" / name)
-    except Exception:
-        pass
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    raise NotFound(f"shipped {name}/ not found (looked in {', '.join(map(str, candidates))})")
+    shipped = files("workflow") / "_shipped" / name
+    if not (isinstance(shipped, Path) and shipped.is_dir()):
+        raise NotFound(f"shipped {name}/ not found (looked in {shipped})")
+    return shipped.resolve()
 
 
 def find_root(home: str | None = None, start: Path | None = None) -> Path:
@@ -57,12 +58,12 @@ def find_root(home: str | None = None, start: Path | None = None) -> Path:
 
 
 class Workspace:
-    def __init__(self, root: Path, db_url: str | None = None):
+    def __init__(self, root: Path, db_url: str | None = None) -> None:
         self.root = Path(root)
         self.config = self._read_config()
         self._db_url = db_url
 
-    def _read_config(self) -> dict:
+    def _read_config(self) -> dict[str, Any]:
         import yaml
 
         path = self.root / CONFIG_NAME
@@ -88,13 +89,13 @@ class Workspace:
                 or f"sqlite:///{self.root / DB_NAME}")
 
     @cached_property
-    def db(self):
+    def db(self) -> Database:
         from workflow.store.db import Database
 
         return Database(self.db_url)
 
     @cached_property
-    def timezone(self):
+    def timezone(self) -> dt.tzinfo:
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.config.get("timezone") or "Asia/Shanghai")
@@ -114,7 +115,7 @@ class Workspace:
     def form_secret(self) -> bytes:
         return workspace_secret(self.root)
 
-    def close(self):
+    def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()
 

@@ -1,5 +1,8 @@
 """Layout helpers for the gongwen Word templates (python-docx + lxml).
 
+Over 400 lines: one GB/T 9704 page part per function (版头, 标题, 正文, 版记, 页码, styles), kept
+together because they share the page geometry and the style table.
+
 Official documents follow GB/T 9704-2012 (see shared/DOMAIN.md §1): A4, type area 156×225 mm,
 版头 with the red 发文机关标志 and red separator, 2号小标宋 title, 3号仿宋 body on a fixed
 28.9 pt line, headings 一、 黑体 / （一） 楷体 / 1. 仿宋, signature and date 右空四字, 版记 with

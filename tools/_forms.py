@@ -1,5 +1,8 @@
 """Internal forms (稿纸, 审批表, 登记表 …) of the gongwen workflows.
 
+Over 400 lines: one builder per form (稿纸, 审批表, 登记表 …), each a table of label cells; they
+share the helpers above them.
+
 Every form starts with a title line (issuer + form name) and the item key, then Word tables whose
 label cells hold exactly the label text, with the value in the next cell, so a returned form can
 be read back by label. Earlier opinions come from ``history``; the current step from ``event``.

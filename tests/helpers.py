@@ -1,0 +1,135 @@
+"""Shared test helpers (plain functions and constants; the fixtures are in conftest.py): sample
+field values per workflow, engine.fire with keyword --set pairs, a whole-database snapshot, one
+item's row, and the CLI in-process or as a real subprocess. Test files import them with
+`from helpers import ...`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from workflow.demo.run import USERS as DEMO_USERS
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = "2025-03-10T09:00:00"  # fixed clock (Engine.now honours GONGWEN_NOW)
+YEAR = 2025
+
+USERS = [*DEMO_USERS,  # the demo's users: login, name, post, roles
+         # a drafter who also holds the signing role, for separation-of-duties refusals
+         ("boss", "周总", "副局长（兼拟稿）", ["clerk", "reviewer", "supervisor", "office"])]
+
+
+# -- the engine --------------------------------------------------------------------------------
+def fire(engine, login, key, transition, comment="", **sets):
+    """engine.fire with --set pairs given as keyword arguments (`a__1__b` means `a.1.b`)."""
+    pairs = [(name.replace("__", "."), str(value)) for name, value in sets.items()]
+    return engine.fire(login, key, transition, comment, pairs)
+
+
+# -- sample data -------------------------------------------------------------------------------
+def plan_values(**extra) -> dict:
+    values = {
+        "title": f"某某县教育局{YEAR}年工作要点", "year": YEAR, "kind": "工作要点", "department": "办公室",
+        "sections": [{"heading": "推进学前教育普及普惠", "content": "新建公办幼儿园。", "due": f"{YEAR}-12-31"}],
+    }
+    values.update(extra)
+    return values
+
+
+def inspection_values(**extra) -> dict:
+    values = {
+        "school": "某某县第一实验小学", "stage": "小学", "kind": "综合督导",
+        "notice_date": "2025-01-02", "visit_start": "2025-01-10", "visit_end": "2025-01-11",
+        "team": [{"name": "刘洋", "role": "组长"}, {"name": "孙丽", "role": "成员"}],
+    }
+    values.update(extra)
+    return values
+
+
+def clean_school_values(**extra) -> dict:
+    values = {
+        "school": "某某县城关中学", "stage": "初中", "tier": "示范校", "batch": YEAR,
+        "self_report": "学校建立小微权力清单，推进校务公开。",
+        "self_scores": [{"code": "1", "indicator": "组织领导", "score": "14"},
+                        {"code": "2", "indicator": "制度建设与权力运行", "score": "18.5"}],
+        "veto_items": [{"item": "班子成员违纪违法受处分", "hit": False}],
+    }
+    values.update(extra)
+    return values
+
+
+# -- database snapshot -------------------------------------------------------------------------
+def db_path(ws) -> Path:
+    return Path(ws.root) / "gongwen.db"
+
+
+def raw_engine(ws):
+    """A separate engine on the workspace's database (not the one gongwen uses)."""
+    from sqlalchemy import create_engine
+
+    from workflow.store.db import normalise_url
+
+    return create_engine(normalise_url(ws.db_url))
+
+
+def snapshot(ws) -> dict:
+    """Every row of every table, in primary-key order, read through a separate connection."""
+    from sqlalchemy import MetaData, select
+
+    engine = raw_engine(ws)
+    try:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as connection:
+            return {name: [tuple(r) for r in connection.execute(select(table).order_by(*table.primary_key.columns))]
+                    for name, table in sorted(metadata.tables.items())}
+    finally:
+        engine.dispose()
+
+
+def item_row(ws, key: str) -> dict:
+    from sqlalchemy import text
+
+    engine = raw_engine(ws)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT * FROM items WHERE key = :key"), {"key": key}).mappings().one()
+            events = connection.execute(text("SELECT seq, hash FROM events WHERE item_id = :id ORDER BY seq"),
+                                        {"id": row["id"]}).all()
+    finally:
+        engine.dispose()
+    loads = lambda v: json.loads(v) if isinstance(v, str) else v
+    return {**dict(row), "fields": loads(row["fields"]), "numbers": loads(row["numbers"]),
+            "events": [tuple(e) for e in events]}
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+def run_cli(*args, env=None):
+    """The CLI in-process without any workspace option."""
+    from cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def gongwen_command() -> list[str]:
+    script = Path(sys.executable).with_name("gongwen")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("gongwen")
+    return [found] if found else [sys.executable, "-m", "cli"]
+
+
+def run_subprocess(*args, cwd, extra_env=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGWEN_")}
+    env["GONGWEN_NOW"] = NOW
+    env.update(extra_env or {})
+    if gongwen_command()[0] == sys.executable:  # `python -m cli` needs the checkout on the path
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return subprocess.run(gongwen_command() + [str(a) for a in args], cwd=cwd, env=env,
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
