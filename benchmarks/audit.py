@@ -18,13 +18,17 @@ each timed --repeat times, the runs interleaved (the best run counts; the median
   (d) the same with root=True, which also computes today's Merkle root (`audit verify --root`);
       printed beside, without a target;
   (e) workflow.replay.replay(workspace), which must report ok.
-Targets: verify (with and without the checkpoint) >= 200,000 events/s, replay >= 50,000 events/s;
-exits 1 when one is missed. --keep DIR keeps the filled workspace; --use DIR measures it again."""
+Every event is signed by its actor's key (made for this run, like the tests' users). verify is
+timed with signatures (the default) and without (--no-signatures, the structural check).
+Targets: the structural verify (with and without the checkpoint) >= 200,000 events/s; verify
+with signatures >= half the structural rate of the same run; replay >= 50,000 events/s; exits 1
+when one is missed. --keep DIR keeps the filled workspace; --use DIR measures it again."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import statistics
 import sys
 import tempfile
@@ -33,18 +37,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # helpers.add_users: users with keys, as the tests make them
+
+from helpers import add_users  # noqa: E402
 
 from workflow.audit import eventlog  # noqa: E402
 from workflow.audit import verify as audit  # noqa: E402
 from workflow.audit.merkle import Checkpoint  # noqa: E402
 from workflow.audit.replay import replay  # noqa: E402
 from workflow.demo.run import USERS  # noqa: E402
-from workflow.engine import admin, registry, users  # noqa: E402
+from workflow.engine import registry  # noqa: E402
+from workflow.identity.keyring import KeyRing  # noqa: E402
 from workflow.store import chain  # noqa: E402
 from workflow.store.orm import Blob, CanonicalJSON, Event, Item  # noqa: E402
 from workflow.store.workspace import Workspace, init  # noqa: E402
 
 TARGETS = {"verify": 200_000, "replay": 50_000}
+SIGNED_SHARE = 0.5  # verify with signatures: at least half the rate of the structural check (issue 11)
 BATCH = 20_000
 BLOB_POOL = 500
 # (transition, from, to, actor, roles, comment, template or None)
@@ -71,18 +80,20 @@ def fill(ws, events: int) -> tuple[int, int]:
     """Items and events through the real tables; returns (items, events) written."""
     definition = registry.current(ws, "plan")
     when = "2025-01-02T08:00:00+08:00"
-    admin.bootstrap_admin(ws, "admin")
+    add_users(ws, USERS)  # the admin and the users, each with a key in this run's key folder
     with ws.db.write() as session:
-        for login, name, post, roles in USERS:
-            users.add(session, login, name, post, roles, admin.known_roles(ws), when)
         registry.store(session, definition, when)
+        event_id, prev = session.connection().exec_driver_sql(
+            "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").one()  # after the @users events
+    keys = KeyRing()
+    signers = {login: keys.signer(login) for login, *_ in USERS}
     pool = []
     for i in range(BLOB_POOL):
         data = f"blob {i}".encode()
         pool.append((hashlib.sha256(data).hexdigest(), data))
     n_items = -(-events // len(CYCLE))
     item_table, event_table = Item.__table__, Event.__table__
-    prev, written, event_id = chain.GENESIS, 0, 0
+    written = 0
     with ws.db.engine.begin() as connection:
         connection.execute(Blob.__table__.insert(), [{"sha256": h, "kind": "document", "size": len(d), "data": d}
                                                      for h, d in pool])
@@ -102,7 +113,8 @@ def fill(ws, events: int) -> tuple[int, int]:
                               "updated_by": CYCLE[count - 1][3], "version": count})
                 for seq, (transition, source, target, actor, roles, comment, template) in enumerate(CYCLE[:count], 1):
                     event_id += 1
-                    changes = {"title": [None, f"某某县教育局工作要点（第{item_id}号）"]} if seq == 1 else {}
+                    changes = ({"title": [None, f"某某县教育局工作要点（第{item_id}号）"], "year": [None, 2025]}
+                               if seq == 1 else {})
                     data = {}
                     if template:
                         doc, tpl, ctx = (pool[(event_id + k) % BLOB_POOL][0] for k in (0, 1, 2))
@@ -119,7 +131,8 @@ def fill(ws, events: int) -> tuple[int, int]:
                                  "transition": transition, "from_state": source, "to_state": target,
                                  "actor": actor, "actor_roles": roles, "comment": comment, "changes": changes,
                                  "data": data, "time": moment, "definition_hash": definition.hash,
-                                 "prev_hash": prev, "hash": digest})
+                                 "prev_hash": prev, "hash": digest,
+                                 "signature": signers[actor].sign_event(digest), "signer": signers[actor].fingerprint})
                     prev = digest
                 written += count
             if items:
@@ -150,9 +163,10 @@ def plain_loop(ws) -> int:
 
 def measure(ws, n_events: int, repeat: int, checkpoint: Checkpoint) -> dict[str, list[float]]:
     """Seconds of each run of each measurement, the runs interleaved."""
-    def verify_ok(given=None, root=False):
-        report = audit.verify(ws.db, given, root=root)
+    def verify_ok(given=None, root=False, signatures=True):
+        report = audit.verify(ws.db, given, root=root, signatures=signatures)
         assert report.ok and report.events == n_events, report.problems[:3]
+        assert report.signatures == (n_events if signatures else 0)
         assert given is None or report.notes[-1].startswith("consistent with the checkpoint"), report.notes
 
     def replay_ok():
@@ -160,7 +174,8 @@ def measure(ws, n_events: int, repeat: int, checkpoint: Checkpoint) -> dict[str,
         assert report.ok and report.events == n_events, report.anomalies[:3]
 
     jobs = {"plain": lambda: plain_loop(ws) == n_events or sys.exit("the plain loop missed rows"),
-            "verify": verify_ok, "verify_checkpoint": lambda: verify_ok(checkpoint),
+            "verify": verify_ok, "verify_structure": lambda: verify_ok(signatures=False),
+            "verify_checkpoint": lambda: verify_ok(checkpoint, signatures=False),
             "verify_root": lambda: verify_ok(root=True), "replay": replay_ok}
     seconds: dict[str, list[float]] = {name: [] for name in jobs}
     for _ in range(repeat):
@@ -180,6 +195,7 @@ def main() -> int:
                         "counts against the targets, the median is printed beside it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("GONGWEN_CONFIG_HOME", str(Path(tmp) / "account"))  # the users' keys
         if args.use:
             ws = Workspace(Path(args.use))
             with ws.db.read() as session:
@@ -189,6 +205,8 @@ def main() -> int:
             ws = init(Path(args.keep) if args.keep else Path(tmp) / "ws")
             start = time.perf_counter()
             n_items, n_events = fill(ws, args.events)
+            with ws.db.read() as session:  # and the @users events before them
+                n_events = session.connection().exec_driver_sql("SELECT count(*) FROM events").scalar()
             print(f"filled {n_events:,} events of {n_items:,} items in {time.perf_counter() - start:.1f} s "
                   f"({ws.db.url})")
         start = time.perf_counter()
@@ -199,8 +217,11 @@ def main() -> int:
 
     processes = audit._workers(None, n_events)
     across = f"{processes} process{'es' if processes > 1 else ''}"
-    rows = [("plain loop (lower bound)", "plain", None), (f"verify ({across})", "verify", TARGETS["verify"]),
-            ("verify --checkpoint", "verify_checkpoint", TARGETS["verify"]),
+    structural = rate(n_events, min(seconds["verify_structure"]))
+    rows = [("plain loop (lower bound)", "plain", None),
+            (f"verify, signatures ({across})", "verify", int(structural * SIGNED_SHARE)),
+            ("verify --no-signatures", "verify_structure", TARGETS["verify"]),
+            ("  and --checkpoint", "verify_checkpoint", TARGETS["verify"]),
             ("verify --root (no target)", "verify_root", None), ("replay", "replay", TARGETS["replay"])]
     base = rate(n_events, min(seconds["plain"]))
     print(f"{'':<26}{'best s':>8}{'events/s':>11}{'median':>11}{'x plain':>9}{'target':>10}")

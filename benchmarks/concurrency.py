@@ -27,15 +27,13 @@ import clerk_worker as worker  # noqa: E402
 
 
 def workspace(root: Path, db_url: str | None):
+    from helpers import add_users
+
     from workflow.demo.run import USERS
-    from workflow.engine import admin, users
     from workflow.store.workspace import init
 
     ws = init(root, db_url=db_url)
-    admin.bootstrap_admin(ws, "admin")
-    with ws.db.write() as session:
-        for login, name, post, roles in USERS:
-            users.add(session, login, name, post, roles, admin.known_roles(ws), worker.NOW + "+08:00")
+    add_users(ws, USERS)  # keys in this account's folder (GONGWEN_CONFIG_HOME), used by the clerks
     return ws
 
 

@@ -134,6 +134,8 @@ def launch(home, mode: str, *rest, start=None, now: str = NOW, stdout=None):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGWEN_")}
     env["GONGWEN_NOW"] = now
+    if os.environ.get("GONGWEN_CONFIG_HOME"):  # the account's keys: the workers act as the test's users
+        env["GONGWEN_CONFIG_HOME"] = os.environ["GONGWEN_CONFIG_HOME"]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     argv = [sys.executable, str(WORKER), "--home", str(home), *(["--start", str(start)] if start else []),
             mode, *map(str, rest)]
@@ -193,7 +195,7 @@ def database_facts(url: str) -> dict:
                             "events": []}
                      for r in c.execute(text("SELECT id, key, state, version, numbers FROM items ORDER BY id"))}
             for r in c.execute(text("SELECT item_id, seq, transition, from_state, to_state, actor, data "
-                                    "FROM events ORDER BY id")):
+                                    "FROM events WHERE item_id IS NOT NULL ORDER BY id")):  # not the @users stream
                 items[r.item_id]["events"].append({"seq": r.seq, "transition": r.transition, "from": r.from_state,
                                                    "to": r.to_state, "actor": r.actor, "data": loads(r.data)})
             assigned = [dict(r._mapping) for r in c.execute(text(

@@ -9,19 +9,20 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from helpers import NOW, USERS
+from helpers import NOW, USERS, add_users
 
-from workflow.engine import admin, users
 from workflow.engine.engine import Engine
 from workflow.store.workspace import init
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    """No ambient workspace, user, database or clock leaks into a test."""
-    for name in ("GONGWEN_HOME", "GONGWEN_USER", "GONGWEN_DB", "GONGWEN_NOW"):
+def clean_env(monkeypatch, tmp_path):
+    """No ambient workspace, user, database, clock or key leaks into a test: each test has its
+    own key folder (the account's keys, as `gongwen key new` makes them)."""
+    for name in ("GONGWEN_HOME", "GONGWEN_USER", "GONGWEN_DB", "GONGWEN_NOW", "GONGWEN_PASSPHRASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GONGWEN_NOW", NOW)
+    monkeypatch.setenv("GONGWEN_CONFIG_HOME", str(tmp_path / "account"))
 
 
 # -- databases: every workspace test runs on SQLite and on a real PostgreSQL server --------------
@@ -62,13 +63,10 @@ def db_url(request):
 
 @pytest.fixture
 def workspace(tmp_path, db_url):
+    """A workspace with the admin and the demo's users, each with a registered key held by
+    this test's account (GONGWEN_CONFIG_HOME)."""
     ws = init(tmp_path / "ws", db_url=db_url)
-    admin.bootstrap_admin(ws, "admin")
-    when = Engine(ws).now().isoformat()
-    roles = admin.known_roles(ws)
-    with ws.db.write() as session:
-        for login, name, post, granted in USERS:
-            users.add(session, login, name, post, granted, roles, when)
+    add_users(ws, USERS)
     yield ws
     ws.close()
 

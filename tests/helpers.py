@@ -126,10 +126,34 @@ def gongwen_command() -> list[str]:
 
 
 def run_subprocess(*args, cwd, extra_env=None) -> subprocess.CompletedProcess:
+    """The installed command in a child process, with the test's clock and key folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGWEN_")}
     env["GONGWEN_NOW"] = NOW
+    if os.environ.get("GONGWEN_CONFIG_HOME"):
+        env["GONGWEN_CONFIG_HOME"] = os.environ["GONGWEN_CONFIG_HOME"]
     env.update(extra_env or {})
     if gongwen_command()[0] == sys.executable:  # `python -m cli` needs the checkout on the path
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return subprocess.run(gongwen_command() + [str(a) for a in args], cwd=cwd, env=env,
                           capture_output=True, text=True, encoding="utf-8", timeout=120)
+
+
+USERS_EVENTS = 1 + len(USERS)  # the @users events of the `workspace` fixture: the admin's bootstrap, each user
+
+
+def add_users(ws, people, admin_login: str = "admin") -> None:
+    """The first admin (bootstrap) unless there is one, then each (login, name, post, roles), each
+    with a key made in this account's key folder and registered by the admin."""
+    from workflow.engine import admin
+    from workflow.identity.keyring import KeyRing
+
+    keys = KeyRing()
+    with ws.db.read() as session:
+        from workflow.store.orm import User
+
+        empty = session.get(User, admin_login) is None
+    if empty:
+        admin.bootstrap_admin(ws, admin_login, keys)
+    for login, name, post, granted in people:
+        line = keys.create(login, overwrite=True).line
+        admin.manage_users(ws, admin_login, "add", login, granted, name=name, title=post, key_line=line, keys=keys)

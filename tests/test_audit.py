@@ -17,14 +17,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import NOW, YEAR, db_path, inspection_values, plan_values, raw_engine, run_cli
+from helpers import NOW, USERS_EVENTS, YEAR, db_path, inspection_values, plan_values, raw_engine, run_cli
 
 from workflow.audit import eventlog, merkle
 from workflow.audit import verify as audit
 from workflow.audit.verify import TRUNCATION_NOTE
+from workflow.demo.run import USERS as DEMO_USERS
 from workflow.store import chain
 
-EVENTS = 12  # what build() writes
+EVENTS = 12 + USERS_EVENTS  # what build() writes, after the @users events of the workspace fixture
 
 
 # -- a workspace with some history ---------------------------------------------------------------
@@ -89,6 +90,21 @@ def recompute_chain(workspace, from_id: int = 1) -> int:
     return changed
 
 
+def restore_item(workspace, item_id: int, state: str, changes: dict, data: dict) -> None:
+    """The careful forger's other half, after deleting an item's newest event: the item row as the
+    event before left it (state, fields, numbers, and the revision and title that event recorded)."""
+    [(fields, numbers)] = sql(workspace, "SELECT fields, numbers FROM items WHERE id = :id", id=item_id)
+    fields = json.loads(fields) if isinstance(fields, str) else fields
+    numbers = json.loads(numbers) if isinstance(numbers, str) else numbers
+    fields.update({name: change[0] for name, change in changes.items()})
+    numbers = {k: v for k, v in numbers.items() if k not in (data.get("numbers") or {})}
+    [(before,)] = sql(workspace, "SELECT data FROM events WHERE item_id = :id ORDER BY seq DESC LIMIT 1", id=item_id)
+    before = json.loads(before)
+    sql(workspace, "UPDATE items SET state = :state, fields = :fields, numbers = :numbers, version = :version, "
+        "title = :title WHERE id = :id", state=state, fields=json.dumps(fields, ensure_ascii=False),
+        numbers=json.dumps(numbers, ensure_ascii=False), version=before["version"], title=before["title"], id=item_id)
+
+
 def swap_ids(workspace, a: int, b: int) -> None:
     sql(workspace, "UPDATE events SET id = -1 WHERE id = :a", a=a)
     sql(workspace, "UPDATE events SET id = :a WHERE id = :b", a=a, b=b)
@@ -126,7 +142,8 @@ def test_a_clean_workspace_verifies_and_says_what_it_cannot_see(history, workspa
     assert report["events"] == EVENTS and report["items"] == 3 and report["blobs"] > 10
     assert report["notes"] == [TRUNCATION_NOTE]
     human = gw("--as", "zhaomin", "audit", "verify")
-    assert human.exit_code == 0 and human.stdout.startswith(f"OK: {EVENTS} events, 3 items")
+    assert human.exit_code == 0
+    assert human.stdout.startswith(f"OK: {EVENTS} events ({EVENTS} signatures checked), 3 items")
     assert "deleting the newest events cannot be detected" in human.stdout
     assert report["root"] is None and f"head={report['head']} " in history["checkpoint"]
     # with the checkpoint: the log only grew (here: not at all)
@@ -218,7 +235,10 @@ def test_swapped_contents_of_two_rows_are_named(history, workspace, gw):
     code, report = verify(gw)
     assert code == 1
     assert kinds(report) == [("chain_broken", history["returned"], 3), ("chain_broken", history["published"], 3),
-                             ("chain_broken", history["inspection"], 1)]
+                             ("chain_broken", history["inspection"], 1),
+                             # each moved body is no longer what its signature covers
+                             ("signature_invalid", history["returned"], 3),
+                             ("signature_invalid", history["published"], 3)]
 
 
 def test_a_state_changed_directly_is_named(history, workspace, gw):
@@ -246,12 +266,12 @@ def test_a_changed_document_is_named_with_its_event(history, workspace, gw):
 def test_deleted_newest_events_pass_without_a_checkpoint_and_fail_with_it(history, workspace, gw):
     """The careful forger deletes the newest events and puts the items back in their earlier states:
     the shorter chain is valid. Only the checkpoint kept outside shows it."""
-    newest = sql(workspace, "SELECT id, item_id, from_state FROM events ORDER BY id DESC LIMIT 2")
-    for event_id, item_id, from_state in newest:
+    newest = sql(workspace, "SELECT id, item_id, from_state, changes, data FROM events ORDER BY id DESC LIMIT 2")
+    for event_id, item_id, from_state, changes, data in newest:
         sql(workspace, "DELETE FROM events WHERE id = :id", id=event_id)
-        sql(workspace, "UPDATE items SET state = :state WHERE id = :id", state=from_state, id=item_id)
+        restore_item(workspace, item_id, from_state, json.loads(changes), json.loads(data))
     code, report = verify(gw)
-    assert code == 0 and report["events"] == EVENTS - 2
+    assert code == 0 and report["events"] == EVENTS - 2, report["problems"]
     assert report["notes"] == [TRUNCATION_NOTE]
     assert "deleting the newest events cannot be detected" in gw("--as", "zhaomin", "audit", "verify").stdout
     code, report = verify(gw, "--checkpoint", history["checkpoint"])
@@ -267,9 +287,13 @@ def test_a_recomputed_chain_passes_alone_and_fails_against_the_checkpoint(histor
     assert verify(gw)[0] == 1
     assert recompute_chain(workspace, edited["id"]) == EVENTS - edited["id"] + 1
     code, report = verify(gw)
-    assert code == 0, report  # the chain alone cannot tell
+    # the chain alone cannot tell, but every recomputed hash breaks the signature its actor made
+    assert code == 1 and {k for k, _, _ in kinds(report)} == {"signature_invalid"}
+    assert kinds(report)[0] == ("signature_invalid", key, 3) and len(report["problems"]) == EVENTS - edited["id"] + 1
+    code, report = verify(gw, "--no-signatures")
+    assert code == 0, report  # the structural check alone cannot tell
     for line in (history["checkpoint"], without_head(history["checkpoint"])):
-        code, report = verify(gw, "--checkpoint", line)
+        code, report = verify(gw, "--no-signatures", "--checkpoint", line)
         assert code == 1
         assert kinds(report) == [("log_rewritten", None, None)]
         assert "even if the chain was recomputed" in report["problems"][0]["message"]
@@ -431,7 +455,7 @@ def test_replay_names_an_event_the_definition_would_not_allow(history, workspace
     forward = event(workspace, key, 3)
     sql(workspace, "UPDATE events SET actor_roles = '[]' WHERE id = :id", id=forward["id"])
     recompute_chain(workspace, forward["id"])
-    assert verify(gw)[0] == 0
+    assert verify(gw, "--no-signatures")[0] == 0  # structurally sound (the signatures catch it: another test)
     result = gw("--json", "--as", "zhaomin", "audit", "replay")
     assert result.exit_code == 1
     [anomaly] = json.loads(result.stdout)["anomalies"]
@@ -486,7 +510,9 @@ def export(root, fmt, path, *extra):
 def demo_events(root) -> list[tuple]:
     con = sqlite3.connect(Path(root) / "gongwen.db")
     try:
-        return con.execute("SELECT item_key, seq, hash, data FROM events ORDER BY id").fetchall()
+        # the items' events: the report leaves out the @users stream (users, roles and keys)
+        return con.execute("SELECT item_key, seq, hash, data FROM events WHERE item_id IS NOT NULL "
+                           "ORDER BY id").fetchall()
     finally:
         con.close()
 
@@ -513,7 +539,8 @@ def test_export_json_holds_verify_workflows_and_every_event(demo, tmp_path):
     root, keys = demo
     path = export(root, "json", tmp_path / "history.json")
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["verify"]["ok"] and data["verify"]["events"] == len(demo_events(root))
+    users_events = 1 + len(DEMO_USERS)  # the admin's bootstrap and each user added, on the @users stream
+    assert data["verify"]["ok"] and data["verify"]["events"] == len(demo_events(root)) + users_events
     assert [i["key"] for i in data["items"]] == keys
     assert {w["id"] for w in data["workflows"]} == {"plan", "inspection", "clean_school"}
     plan = next(w for w in data["workflows"] if w["id"] == "plan")

@@ -8,10 +8,9 @@ import getpass
 import json
 
 import pytest
-from helpers import YEAR, plan_values, run_cli, run_subprocess, snapshot
+from helpers import YEAR, add_users, plan_values, run_cli, run_subprocess, snapshot
 
-from workflow.engine import admin, users
-from workflow.engine.engine import Engine
+from workflow.identity.keyring import KeyRing
 
 
 def as_json(result) -> dict:
@@ -139,7 +138,8 @@ def test_json_worklist_and_users_list(gw, key):
 
     listed = as_json(gw("--json", "--as", "zhaomin", "users", "list"))["users"]
     by_login = {u["login"]: u for u in listed}
-    assert by_login["lina"] == {"login": "lina", "name": "李娜", "title": "办公室副主任（核稿）", "roles": ["reviewer"]}
+    assert by_login["lina"] == {"login": "lina", "name": "李娜", "title": "办公室副主任（核稿）", "roles": ["reviewer"],
+                                "key": KeyRing().signer("lina").fingerprint}
     assert by_login["admin"]["roles"] == ["admin"]
 
 
@@ -250,7 +250,7 @@ def test_from_file_with_bad_content(gw, tmp_path):
 def test_admin_manages_users(gw, workspace):
     added = as_json(gw("--json", "--as", "admin", "users", "add", "sunli", "--name", "孙丽",
                        "--title", "兼职督学", "--role", "inspector"))
-    assert added == {"login": "sunli", "name": "孙丽", "title": "兼职督学", "roles": ["inspector"]}
+    assert added == {"login": "sunli", "name": "孙丽", "title": "兼职督学", "roles": ["inspector"], "key": None}
     granted = as_json(gw("--json", "--as", "admin", "users", "grant", "sunli", "reviewer", "admin"))
     assert sorted(granted["roles"]) == ["admin", "inspector", "reviewer"]
     revoked = as_json(gw("--json", "--as", "admin", "users", "revoke", "sunli", "admin"))
@@ -258,6 +258,12 @@ def test_admin_manages_users(gw, workspace):
     listed = {u["login"]: u["roles"] for u in as_json(gw("--json", "--as", "sunli", "users", "list"))["users"]}
     assert listed["sunli"] == ["inspector", "reviewer"]
     assert "孙丽" in gw("--as", "sunli", "users", "list").stdout
+    # sunli makes a key on her own account and the admin registers it: then she can act
+    refused = gw("--json", "--as", "sunli", "new", "inspection", "--set", "school=某某县第一实验小学")
+    assert refused.exit_code == 1 and json.loads(refused.stdout)["error"]["reason"] == "not_authenticated"
+    line = as_json(gw("--json", "key", "new", "--login", "sunli"))["key"]
+    registered = as_json(gw("--json", "--as", "admin", "users", "key", "sunli", line))
+    assert registered["key"] == KeyRing().signer("sunli").fingerprint
 
 
 @pytest.mark.parametrize("args", [
@@ -362,9 +368,7 @@ def test_acting_user_from_option_then_environment(gw, key):
 
 def test_acting_user_defaults_to_the_os_login(gw, workspace):
     login = getpass.getuser()
-    with workspace.db.write() as session:
-        users.add(session, login, login, "", ["clerk"], admin.known_roles(workspace),
-                  Engine(workspace).now().isoformat())
+    add_users(workspace, [(login, login, "", ["clerk"])])
     created = as_json(gw("--json", "new", "plan", "--title", "操作系统用户起草"))
     assert created["creator"] == login
 

@@ -22,6 +22,7 @@ import time
 
 import clerk_worker as worker
 from click.testing import CliRunner
+from helpers import USERS_EVENTS
 
 from cli import cli
 from workflow.audit.verify import verify
@@ -60,7 +61,7 @@ def test_killed_clerk_leaves_a_consistent_database(workspace, tmp_path):
     assert worker.consistency_problems(facts) == []
     report = verify(workspace.db)
     assert report.ok, report.problems[:5]
-    assert report.events == events
+    assert report.events == events + USERS_EVENTS  # and the admin's bootstrap and each user added
 
     # the files: each one on disk is whole and named by a committed event; the ones a kill
     # between COMMIT and the file write kept from being written are exactly what is missing

@@ -62,6 +62,9 @@ CASES = [
     ("missing_template", replace_line(VALID, 19, "    templates: [缺失.docx]"), 19,
      "missing template file mini/缺失.docx"),
     ("field_type_unknown", replace_line(VALID, 8, "  title: {type: txt, label: 标题}"), 8, "field type unknown: 'txt'"),
+    ("bad_key_prefix", replace_line(VALID, 3, "key_prefix: ../MN"), 3, "bad key_prefix '../MN'"),
+    ("bad_template_name", replace_line(VALID, 19, "    templates: [../稿纸.docx]"), 19,
+     "bad template name '../稿纸.docx'"),
 ]
 
 

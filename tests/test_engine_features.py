@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from helpers import snapshot
 
-from workflow.engine import admin, users
+from workflow.engine import admin
 from workflow.engine.engine import Engine
 from workflow.errors import BadInput, Refused
 
@@ -54,9 +54,8 @@ transitions:
 @pytest.fixture
 def memo_engine(workspace):
     (workspace.definitions_dir / "memo.yaml").write_text(CUSTOM, encoding="utf-8")
-    with workspace.db.write() as session:
-        users.grant(session, "zhangwei", ["member"], admin.known_roles(workspace))
-        users.grant(session, "lina", ["member"], admin.known_roles(workspace))
+    for login in ("zhangwei", "lina"):
+        admin.manage_users(workspace, "admin", "grant", login, ["member"])
     return Engine(workspace)
 
 

@@ -4,7 +4,7 @@ source, so function-level imports (the lazy ones that keep `gongwen --help` fast
 
 Layers, lowest first:
   0  workflow/__init__.py, errors.py, canonical.py, _exports.py
-  1  definition/, store/
+  1  definition/, store/, identity/
   2  documents/
   3  engine/
   4  forms/, audit/
@@ -29,7 +29,7 @@ PACKAGE = REPO / "workflow"
 CLI = "cli"
 LAYERS = {
     "workflow": 0, "workflow.errors": 0, "workflow.canonical": 0, "workflow._exports": 0,
-    "workflow.definition": 1, "workflow.store": 1,
+    "workflow.definition": 1, "workflow.store": 1, "workflow.identity": 1,
     "workflow.documents": 2,
     "workflow.engine": 3,
     "workflow.forms": 4, "workflow.audit": 4,

@@ -7,7 +7,7 @@ import hashlib
 
 import docx
 import pytest
-from helpers import YEAR, clean_school_values, fire, inspection_values, plan_values, snapshot
+from helpers import USERS, YEAR, clean_school_values, fire, inspection_values, plan_values, snapshot
 
 from workflow.engine import registry
 from workflow.store import chain
@@ -247,13 +247,14 @@ def test_history_is_a_hash_chain(engine, workspace):
     fire(engine, "zhangwei", key, "submit")
     engine.create("liuyang", "inspection", values=inspection_values())
     fire(engine, "lina", key, "return", "退回。")
-    rows = snapshot(workspace)["events"]
-    rows = [(r[-2], r[-1]) for r in rows]  # prev_hash, hash (the table's last columns), in id order
-    assert len(rows) == 4
+    events = snapshot(workspace)["events"]
+    rows = [(r[-4], r[-3]) for r in events]  # prev_hash, hash (before signature and signer), in id order
+    items = [r for r in events if r[1] is not None]  # the users' events (@users) share the chain
+    assert len(items) == 4 and len(rows) == 4 + 1 + len(USERS)  # the admin's bootstrap, each user added
     assert rows[0][0] == chain.GENESIS
     for (_, previous), (prev_hash, _) in zip(rows, rows[1:]):
         assert prev_hash == previous
-    assert len({h for _, h in rows}) == 4
+    assert len({h for _, h in rows}) == len(rows)
 
 
 def test_items_stay_pinned_to_their_definition_version(engine, workspace):

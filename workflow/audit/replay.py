@@ -92,6 +92,8 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
                     report.anomalies.append(Anomaly(key, f"the event's time {time!r} is not a date-time", seq))
                     continue
             report.events += 1
+            if item_id is None:  # a user, role or key event, or an upgrade (@users): verify folds them
+                continue
             item = items.get(item_id)
             definition = definitions.get(item[3]) if item else None
             track = progress.setdefault(item_id, {"state": None, "actors": {}, "key": key, "time": None})

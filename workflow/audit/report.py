@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
+from sqlalchemy.engine import Connection
 
 from workflow.audit import eventlog
 from workflow.audit import verify as audit
@@ -71,6 +72,25 @@ def _definitions(session: Session, versions: Iterable[str]) -> dict[str, Definit
     return found
 
 
+_UNSIGNED = {"signed_by": None, "signature": "unsigned"}
+
+
+def _signatures(connection: Connection) -> dict[int, dict[str, Any]]:
+    """Event id -> who signed it and whether the signature verifies with their registered key."""
+    from workflow.identity.keys import event_message, parse_public_line, verify_signature
+
+    keys = {fp: (login, parse_public_line(line).raw) for fp, login, line in
+            connection.exec_driver_sql("SELECT fingerprint, login, public_key FROM user_keys")}
+    found: dict[int, dict[str, Any]] = {}
+    for event_id, digest, signature, signer in connection.exec_driver_sql(
+            "SELECT id, hash, signature, signer FROM events WHERE signature IS NOT NULL AND item_id IS NOT NULL"):
+        key = keys.get(signer)
+        found[event_id] = ({"signed_by": None, "signature": "unknown_key"} if key is None else
+                           {"signed_by": key[0], "signature": "valid" if verify_signature(
+                               key[1], event_message(digest), signature) else "invalid"})
+    return found
+
+
 def _event(row: eventlog.Row, d: Definition | None, names: dict[str, str]) -> dict[str, Any]:
     (event_id, _item, _key, seq, transition, source, target, actor, roles, comment, changes, data, time, _version,
      prev_hash, digest) = row
@@ -107,6 +127,7 @@ def collect(workspace: Workspace, checkpoint: Checkpoint | None = None) -> dict[
     with workspace.db.read() as session:
         connection = session.connection()
         names: dict[str, str] = dict(connection.exec_driver_sql("SELECT login, name FROM users").all())
+        signed = _signatures(connection)
         rows = connection.exec_driver_sql("SELECT id, key, workflow_id, definition_hash, state, title, numbers, "
                                           "creator, created_at FROM items ORDER BY id").all()
         latest = dict((w, h) for h, w in connection.exec_driver_sql(
@@ -122,6 +143,8 @@ def collect(workspace: Workspace, checkpoint: Checkpoint | None = None) -> dict[
                               "creator_name": names.get(creator, ""), "created_at": created,
                               "definition_version": version, "events": [], "problems": []}
         for row in eventlog.event_rows(connection):
+            if row[1] is None:  # user, role and key events (@users) and upgrades: not an item's
+                continue
             item = items.get(row[1])
             if item is None:  # events whose item row is gone
                 item = items[row[1]] = {"key": row[2], "title": "（事项记录已不在数据库中）", "workflow": "",
@@ -129,7 +152,7 @@ def collect(workspace: Workspace, checkpoint: Checkpoint | None = None) -> dict[
                                         "numbers_text": "", "creator": "", "creator_name": "", "created_at": "",
                                         "definition_version": row[13], "events": [], "problems": []}
             d = definitions.get(item["definition_version"]) or _definitions(session, [row[13]]).get(row[13])
-            item["events"].append(_event(row, d, names))
+            item["events"].append({**_event(row, d, names), **signed.get(row[0], _UNSIGNED)})
     by_key = {item["key"]: item for item in items.values()}
     for p in verified.problems:
         if p.item in by_key:

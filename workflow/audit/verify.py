@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from workflow.audit import eventlog, merkle
+from workflow.audit import eventlog, fold, identity, merkle
 from workflow.audit.eventlog import Problem, event_rows
 from workflow.audit.eventlog import text as _text
 from workflow.audit.eventlog import unhex as _unhex
@@ -39,6 +39,7 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     line: str = ""  # a checkpoint line of the log just verified, when asked for and it verifies
+    signatures: int = 0  # event signatures checked
 
     @property
     def ok(self) -> bool:
@@ -46,6 +47,7 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         found = {"ok": self.ok, "events": self.events, "items": self.items, "blobs": self.blobs,
+                 "signatures": self.signatures,
                  "root": self.root or None, "head": self.head, "problems": [p.to_json() for p in self.problems],
                  "notes": self.notes}
         return {**found, "line": self.line} if self.line else found
@@ -150,14 +152,17 @@ def _hash_at(connection: Connection, log: Log, position: int) -> str:
 
 
 def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | None = None, root: bool = False,
-           at: str | None = None) -> VerifyReport:
+           at: str | None = None, signatures: bool = True) -> VerifyReport:
     """Check the hash chain, each event's hash, the sequence of each item's events, every item
     against its last event, every stored document, and (given) an earlier checkpoint. With its
     head, the stored hash at that position must be it (the chain commits to everything before);
     without, the Merkle root of the first `size` events must be the checkpoint's. `root`: compute
     today's Merkle root as well, and with `at` (the time to stamp) a checkpoint line of the log
     just verified, if it verifies (nothing is written). `workers`: processes scanning the log
-    (default: one per core from 50,000 events on)."""
+    (default: one per core from 50,000 events on). Then who acted (audit/identity.py): the user
+    events folded and compared with the users, roles and keys tables, every event's signature
+    (skipped with `signatures=False`, a structural check) and claimed roles; and every item row
+    against the fold of its events (audit/fold.py)."""
     report = VerifyReport()
     problems = report.problems
     given = Checkpoint(*checkpoint) if checkpoint is not None else None  # a plain tuple too
@@ -184,6 +189,8 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
         chain_sound = not problems  # every link and every event hash as written, so far
         _check_items(connection, last, report)
         _check_documents(connection, refs, report)
+        _check_identity(db, connection, report, _workers(workers, log.span), signatures)
+        fold.check_items(connection, problems)
         if given is not None and given.size <= report.events:
             if given.head is not None and chain_sound:  # then the head vouches for every event before it
                 consistent = (_hash_at(connection, log, given.size - 1) if given.size else chain.GENESIS) == given.head
@@ -205,6 +212,21 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
     if at and root and report.ok:
         report.line = checkpoint_line(report.events, report.root, report.head, at)
     return report
+
+
+def _check_identity(db: Database, connection: Connection, report: VerifyReport, workers: int,
+                    signatures: bool) -> None:
+    users = identity.fold(connection)
+    report.problems.extend(users.problems)
+    identity.check_tables(connection, users, report.problems)
+    legacy, checked, problems = identity.check_events(db, connection, users, workers, signatures)
+    report.problems.extend(problems)
+    report.signatures = checked
+    if legacy:
+        report.notes.append(f"{legacy} events from before signed events (the upgrade to revision 0003) carry no "
+                            "signature: only a checkpoint kept from that time vouches for them")
+    if not signatures:
+        report.notes.append("signatures were not checked (--no-signatures): a structural check only")
 
 
 def _prefix_root(scans: list[eventlog.Scan], size: int) -> str:
@@ -237,7 +259,7 @@ def _check_items(connection: Connection, last: dict[Any, tuple], report: VerifyR
                                         f"{_text(final[2])!r}: the key was changed outside the workflow", key))
     finally:
         cursor.close()
-    for item_id in sorted(set(last) - ids, key=str):
+    for item_id in sorted(set(last) - ids - {None}, key=str):  # None: the @users stream (users, roles, keys, upgrades)
         problems.append(Problem("item_missing", "events name an item that is not in the database: the item "
                                 "was deleted", _text(last[item_id][2])))
 

@@ -19,12 +19,14 @@ def users() -> None:
 @click.option("--name", default="", help="Full name (Chinese), e.g. 张伟.")
 @click.option("--title", "user_title", default="", help="Post, e.g. 办公室科员.")
 @click.option("--role", "roles", multiple=True, help="Role to grant (repeatable).")
+@click.option("--key", "key_line", metavar="LINE", help="The user's public key line (from their `gongwen key new`).")
 @click.pass_obj
-def users_add(app: App, login: str, name: str, user_title: str, roles: tuple[str, ...]) -> None:
-    """Add a user."""
+def users_add(app: App, login: str, name: str, user_title: str, roles: tuple[str, ...], key_line: str | None) -> None:
+    """Add a user (an event signed by the admin)."""
     from workflow.engine.admin import manage_users
 
-    user = manage_users(app.workspace, app.login, "add", login, list(roles), name=name, title=user_title)
+    user = manage_users(app.workspace, app.login, "add", login, list(roles), name=name, title=user_title,
+                        key_line=key_line, keys=app.keys)
     app.emit(user.to_json(), f"added {user.login} ({user.name}) roles: {', '.join(user.roles) or '-'}")
 
 
@@ -37,7 +39,8 @@ def users_list(app: App) -> None:
 
     rows = list_users(app.workspace)
     app.emit({"users": [u.to_json() for u in rows]},
-             table(["login", "name", "title", "roles"], [[u.login, u.name, u.title, ", ".join(u.roles)] for u in rows]))
+             table(["login", "name", "title", "roles", "key"],
+                   [[u.login, u.name, u.title, ", ".join(u.roles), u.key or "-"] for u in rows]))
 
 
 def _role_change(action: str, summary: str) -> click.Command:
@@ -47,7 +50,7 @@ def _role_change(action: str, summary: str) -> click.Command:
     def command(app: App, login: str, roles: tuple[str, ...]) -> None:
         from workflow.engine.admin import manage_users
 
-        user = manage_users(app.workspace, app.login, action, login, list(roles))
+        user = manage_users(app.workspace, app.login, action, login, list(roles), keys=app.keys)
         app.emit(user.to_json(), f"{user.login} now holds: {', '.join(user.roles) or '-'}")
 
     command.__doc__ = summary
@@ -56,6 +59,29 @@ def _role_change(action: str, summary: str) -> click.Command:
 
 users_grant = _role_change("grant", "Grant roles to a user.")
 users_revoke = _role_change("revoke", "Revoke roles from a user.")
+
+
+@users.command("key")
+@click.argument("login")
+@click.argument("key_line", metavar="LINE")
+@click.pass_obj
+def users_key(app: App, login: str, key_line: str) -> None:
+    """Register LOGIN's public key LINE (replaces the key registered before)."""
+    from workflow.engine.admin import manage_users
+
+    user = manage_users(app.workspace, app.login, "key", login, key_line=key_line, keys=app.keys)
+    app.emit(user.to_json(), f"{user.login}: key {user.key} registered")
+
+
+@users.command("revoke-key")
+@click.argument("login")
+@click.pass_obj
+def users_revoke_key(app: App, login: str) -> None:
+    """Revoke LOGIN's registered key: they can no longer act until a new one is registered."""
+    from workflow.engine.admin import manage_users
+
+    user = manage_users(app.workspace, app.login, "revoke-key", login, keys=app.keys)
+    app.emit(user.to_json(), f"{user.login}: key revoked; no key registered now")
 
 
 # -- workflows -------------------------------------------------------------------------------

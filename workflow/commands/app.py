@@ -14,6 +14,7 @@ from workflow.errors import USAGE, GongwenError
 
 if TYPE_CHECKING:
     from workflow.engine.engine import Engine
+    from workflow.identity.keyring import KeyRing
     from workflow.store.workspace import Workspace
 
 INTERNAL = 70  # EX_SOFTWARE: a bug in gongwen, not a user mistake
@@ -56,7 +57,16 @@ class App:
     def engine(self) -> Engine:
         from workflow.engine.engine import Engine
 
-        return Engine(self.workspace)
+        return Engine(self.workspace, self.keys)
+
+    @property
+    def keys(self) -> KeyRing:
+        """This account's private keys; an encrypted one asks its passphrase on a terminal."""
+        from workflow.identity.keyring import KeyRing
+
+        workspace = self.optional_workspace()
+        return KeyRing(workspace.root if workspace is not None else None,
+                       passphrase=_prompt_passphrase if sys.stdin.isatty() else None)
 
     @property
     def login(self) -> str:
@@ -115,6 +125,10 @@ class GongwenGroup(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _prompt_passphrase(login: str) -> str:
+    return str(click.prompt(f"passphrase for the key of {login}", hide_input=True, err=True))
 
 
 def parse_sets(values: Any) -> list[tuple[str, str]]:

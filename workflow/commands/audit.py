@@ -43,17 +43,21 @@ def audit_checkpoint(app: App) -> None:
               help="An earlier checkpoint line, or a file holding it.")
 @click.option("--root", "with_root", is_flag=True,
               help="Compute today's Merkle root too, and print a checkpoint line to keep (nothing is written).")
+@click.option("--no-signatures", "no_signatures", is_flag=True,
+              help="Skip checking each event's signature (a fast structural check).")
 @click.pass_obj
-def audit_verify(app: App, checkpoint: str | None, with_root: bool) -> None:
-    """Check the hash chain, every stored document and every item's state; exit 1 on any problem."""
+def audit_verify(app: App, checkpoint: str | None, with_root: bool, no_signatures: bool) -> None:
+    """Check the hash chain and every event's signature, every stored document, every item row
+    against its events, and users, roles and keys against theirs; exit 1 on any problem."""
     from workflow.audit.merkle import read_checkpoint
     from workflow.audit.verify import verify
 
     _auditor(app)
     given = read_checkpoint(checkpoint) if checkpoint else None
-    report = verify(app.workspace.db, given, root=with_root, at=app.workspace.now().isoformat())
-    lines = [f"{'OK' if report.ok else 'BROKEN'}: {report.events} events, {report.items} items, "
-             f"{report.blobs} stored documents; head {report.head}"]
+    report = verify(app.workspace.db, given, root=with_root, at=app.workspace.now().isoformat(),
+                    signatures=not no_signatures)
+    lines = [f"{'OK' if report.ok else 'BROKEN'}: {report.events} events ({report.signatures} signatures checked), "
+             f"{report.items} items, {report.blobs} stored documents; head {report.head}"]
     for p in report.problems:
         where = f"{p.item or '-'}" + (f" event {p.seq}" if p.seq else "") + (f" (#{p.event_id})" if p.event_id else "")
         lines.append(f"  {p.kind:<20} {where}: {p.message}")

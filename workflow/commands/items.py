@@ -102,13 +102,13 @@ def docs(app: App, key: str, export_dir: str | None, pdf: bool) -> None:
     from pathlib import Path
 
     from workflow.commands.present import table
-    from workflow.documents.produce import export
+    from workflow.documents.produce import document_path, export
 
     found: ItemDocuments = app.engine.documents(app.login, key, with_bytes=bool(export_dir or pdf))
     rows = list(found.documents)
     data: dict[str, Any] = {"key": found.key, "documents": rows}
     if export_dir or pdf:
-        folder = Path(export_dir) if export_dir else app.workspace.root / "documents" / found.key
+        folder = Path(export_dir) if export_dir else document_path(app.workspace, found.key)
         data["exported"] = [str(p) for p in export(folder, rows, found.blobs)]
         if pdf:
             from workflow.documents.office import convert_to_pdf

@@ -76,6 +76,7 @@ def history_text(events: Sequence[EventView], indent: str = "") -> str:
                 else f"→ {e.to_state} ({e.to_title})")
         lines.append(f"{indent}{e.seq:>3}. {e.time}  {e.actor} [{','.join(e.roles)}]  "
                      f"{e.transition} ({e.transition_title})  {move}")
+        lines.append(f"{indent}       {signed_text(e)}")
         if e.comment:
             lines.append(f"{indent}       comment: {e.comment}")
         changed = list(e.changes)
@@ -86,6 +87,17 @@ def history_text(events: Sequence[EventView], indent: str = "") -> str:
         for doc in e.data.get("documents") or []:
             lines.append(f"{indent}       document {doc['file']}  sha256 {doc['sha256'][:16]}")
     return "\n".join(lines)
+
+
+def signed_text(e: EventView) -> str:
+    """Who signed the event and whether the signature verifies; 代录 when entered for the actor."""
+    if e.signature == "unsigned":
+        return "unsigned (recorded by an older release)"
+    if e.signature == "unknown_key":
+        return "signed with a key no one registered: NOT VERIFIED"
+    on_behalf = f" (代录: entered on behalf of {e.actor})" if e.signed_by and e.signed_by != e.actor else ""
+    return (f"signed by {e.signed_by}{on_behalf}: "
+            + ("signature verifies" if e.signature == "valid" else "SIGNATURE DOES NOT VERIFY"))
 
 
 def summaries_text(items: Sequence[ItemSummary]) -> str:

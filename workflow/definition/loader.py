@@ -14,16 +14,18 @@ from workflow.definition.fields import TYPES, Field
 from workflow.definition.model import (
     BUILTIN_ROLES,
     CREATE,
+    ID_PATTERN,
+    KEY_PREFIX_PATTERN,
+    NUMBER_SCOPES,
     Definition,
     FormSpec,
     NumberSpec,
     State,
     Transition,
     Worklist,
+    template_name_problem,
 )
 from workflow.errors import DefinitionError
-
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class Builder:
@@ -72,8 +74,13 @@ class Builder:
             if not doc.get(key):
                 self.problem(doc.line, f"missing {key!r}")
         wf_id = str(doc.get("id") or "")
-        if wf_id and not _ID.match(wf_id):
+        if wf_id and not ID_PATTERN.fullmatch(wf_id):
             self.problem(doc.line_of("id"), f"bad id {wf_id!r} (lowercase letters, digits, _)")
+            wf_id = ""  # never a folder name (templates_docx/<id>/)
+        key_prefix = str(doc.get("key_prefix") or "")
+        if key_prefix and not self.trusted and not KEY_PREFIX_PATTERN.fullmatch(key_prefix):
+            self.problem(doc.line_of("key_prefix"), f"bad key_prefix {key_prefix!r} (an uppercase letter, "
+                                                    "then up to 15 uppercase letters or digits, e.g. JH)")
         roles = self.mapping(doc.get("roles"), doc.line_of("roles"), "roles")
         self.roles = {str(k): str(v) for k, v in roles.items()}
         self.role_lines = roles
@@ -89,7 +96,7 @@ class Builder:
         if initial and initial not in states:
             self.problem(doc.line_of("initial"), f"unknown state {initial!r} as initial")
         definition = Definition(
-            id=wf_id, title=str(doc.get("title") or ""), key_prefix=str(doc.get("key_prefix") or ""),
+            id=wf_id, title=str(doc.get("title") or ""), key_prefix=key_prefix,
             initial=initial, roles=self.roles, params=_plain(doc.get("params") or {}),
             fields=fields, states=states, transitions=transitions, worklists=worklists,
             numbers=numbers, description=str(doc.get("description") or ""),
@@ -155,7 +162,7 @@ class Builder:
     def build_fields(self, raw: Any) -> dict[str, Field]:
         out = {}
         for name, spec in raw.items():
-            if not _ID.match(str(name)):
+            if not ID_PATTERN.fullmatch(str(name)):
                 self.problem(raw.line_of(name), f"bad field name {name!r}")
             built = self.build_field(str(name), spec, raw.line_of(name))
             if built:
@@ -167,8 +174,8 @@ class Builder:
         for sid, spec in raw.items():
             line = raw.line_of(sid)
             spec = self.mapping(spec, line, f"state {sid!r}")
-            if not _ID.match(str(sid)):
-                self.problem(line, f"bad state id {sid!r}")
+            if not ID_PATTERN.fullmatch(str(sid)):
+                self.problem(line, f"bad state id {sid!r} (lowercase letters, digits, _)")
             if not spec.get("title"):
                 self.problem(line, f"state {sid!r} needs a title")
             editable = spec.get("editable") or []
@@ -191,6 +198,8 @@ class Builder:
         out = {}
         for nid, spec in raw.items():
             spec = self.mapping(spec, raw.line_of(nid), f"number {nid!r}")
+            if not self.trusted and not ID_PATTERN.fullmatch(str(nid)):
+                self.problem(raw.line_of(nid), f"bad number id {nid!r} (lowercase letters, digits, _)")
             fmt = str(spec.get("format") or "")
             try:
                 fmt.format(code="X", base="X", year=2024, seq=1)
@@ -199,7 +208,7 @@ class Builder:
             if "{seq" not in fmt:
                 self.problem(spec.line_of("format") if fmt else spec.line, f"number {nid!r} format needs {{seq}}")
             scope = spec.get("scope", "issuer")
-            if scope not in ("issuer", "workflow"):
+            if scope not in NUMBER_SCOPES:
                 self.problem(spec.line_of("scope"), f"number scope must be issuer or workflow, not {scope!r}")
             out[str(nid)] = NumberSpec(id=str(nid), title=str(spec.get("title") or nid), format=fmt, scope=scope)
         return out
@@ -213,8 +222,8 @@ class Builder:
             line = raw.line_of(tid)
             spec = self.mapping(spec, line, f"transition {tid!r}")
             tid = str(tid)
-            if not _ID.match(tid) or tid == CREATE:
-                self.problem(line, f"bad transition id {tid!r}")
+            if not ID_PATTERN.fullmatch(tid) or tid == CREATE:
+                self.problem(line, f"bad transition id {tid!r} (lowercase letters, digits, _; not create)")
             for key in spec:
                 if key not in known:
                     self.problem(spec.line_of(key), f"unknown key {key!r} in transition {tid!r}")
@@ -284,7 +293,10 @@ class Builder:
         raw = self.mapping(raw, spec.line_of("form"), f"form of {tid!r}")
         line = raw.line
         template = raw.get("template")
-        if template not in templates:
+        problem = None if self.trusted else template_name_problem(template)
+        if problem:
+            self.problem(raw.line_of("template"), f"bad form template name {template!r} of {tid!r}: {problem}")
+        elif template not in templates:
             self.problem(line, f"form template {template!r} of {tid!r} must be one of its templates")
         decisions = self.mapping(raw.get("decisions"), raw.line_of("decisions"), "decisions")
         if not decisions:
@@ -297,17 +309,29 @@ class Builder:
         return FormSpec(template=str(template), decisions={str(k): str(v) for k, v in decisions.items()}, **labels)
 
     def check_templates(self, templates: list[str], spec: Any, wf_id: str) -> None:
-        if self.templates_dir is None:
-            return
-        for name in templates:
-            if not (self.templates_dir / wf_id / name).is_file():
-                self.problem(spec.line_of("templates"),
-                             f"missing template file {wf_id}/{name} (in {self.templates_dir})")
+        """Template names must be plain .docx file names (so they resolve inside
+        templates_docx/<id>/); with a templates folder, each must exist there."""
+        line = spec.line_of("templates")
+        raw = spec.get("templates")
+        safe = []
+        for index, name in enumerate(templates):
+            problem = None if self.trusted else template_name_problem(name)
+            if problem:
+                at = raw.line_of(index) if isinstance(raw, yamlsrc.LineList) else line
+                self.problem(at, f"bad template name {name!r}: {problem}")
+            else:
+                safe.append(name)
+        if self.templates_dir is not None and wf_id:
+            for name in safe:
+                if not (self.templates_dir / wf_id / name).is_file():
+                    self.problem(line, f"missing template file {wf_id}/{name} (in {self.templates_dir})")
 
     def build_worklists(self, raw: Any, states: dict[str, State]) -> dict[str, Worklist]:
         out = {}
         for wid, spec in raw.items():
             spec = self.mapping(spec, raw.line_of(wid), f"worklist {wid!r}")
+            if not self.trusted and not ID_PATTERN.fullmatch(str(wid)):
+                self.problem(raw.line_of(wid), f"bad worklist id {wid!r} (lowercase letters, digits, _)")
             wl_states = self.str_list(spec.get("states"), spec.line_of("states"), "states")
             for state in wl_states:
                 if state not in states:

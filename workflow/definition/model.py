@@ -3,10 +3,33 @@ built by loader.py from a checked YAML file."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 BUILTIN_ROLES = {"owner": "创建人", "admin": "管理员"}
 CREATE = "create"  # pseudo-transition: the item's creation, for distinct_from
+
+# Names that end up in file paths, database keys and item keys (whole-string matches: `fullmatch`).
+ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")  # workflow, field, state, transition, worklist, number ids
+KEY_PREFIX_PATTERN = re.compile(r"[A-Z][A-Z0-9]{0,15}")  # item keys: JH-2025-0001
+NUMBER_SCOPES = ("issuer", "workflow")
+TEMPLATE_SUFFIX = ".docx"
+_UNSAFE_IN_FILE_NAME = re.compile(r'[/\\:\x00-\x1f\x7f]')
+
+
+def template_name_problem(name: object) -> str | None:
+    """Why `name` is not a plain template file name (one that can only resolve inside
+    templates_docx/<workflow>/), or None: a string ending in .docx with no path separator
+    (/ or \\), no drive colon, no control character, not starting with a dot (so never . or ..)."""
+    if not isinstance(name, str) or not name:
+        return "must be a file name"
+    if _UNSAFE_IN_FILE_NAME.search(name):
+        return "must be a plain file name (no /, \\, : or control characters)"
+    if name.startswith("."):
+        return "must not start with a dot"
+    if not name.endswith(TEMPLATE_SUFFIX) or name == TEMPLATE_SUFFIX:
+        return f"must end in {TEMPLATE_SUFFIX}"
+    return None
 
 
 @dataclass

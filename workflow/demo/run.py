@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from workflow.definition import yamlsrc
 from workflow.errors import BadInput
+from workflow.identity.keyring import DEMO_MARKER
 
 if TYPE_CHECKING:
     from workflow.engine.engine import Engine
     from workflow.engine.views import ItemView
     from workflow.store.workspace import Workspace
 
-MARKER = ".gongwen-demo"
+MARKER = DEMO_MARKER  # the folder is a rehearsal: its own keys act, and a new demo may replace it
 DATA: dict[str, Any] = yamlsrc.load_plain(resources.files("workflow.demo").joinpath("data.yaml").read_text("utf-8"))
 USERS: list[tuple[str, str, str, list[str]]] = [  # login, name, post, roles
     (login, user["name"], user["post"], list(user["roles"])) for login, user in DATA["users"].items()]
@@ -71,18 +72,20 @@ def _fresh_dir(directory: str | None) -> Path:
 
 
 def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str | None = None) -> dict[str, Any]:
-    from workflow.engine import admin, users
+    from workflow.engine import admin
     from workflow.engine.engine import Engine
+    from workflow.identity.keyring import KeyRing
     from workflow.store.workspace import init
 
     say: Say = echo or (lambda *_: None)
     root = _fresh_dir(directory)
     ws = init(root, DATA["issuer"]["name"], DATA["issuer"]["code"], db_url)
-    engine = Engine(ws)
-    admin.bootstrap_admin(ws, "admin")
-    with ws.db.write() as session:
-        for login, name, post, roles in USERS:
-            users.add(session, login, name, post, roles, admin.known_roles(ws), engine.now().isoformat())
+    keys = KeyRing(root)  # demo keys, inside the demo workspace (.demo-keys/)
+    engine = Engine(ws, keys)
+    admin.bootstrap_admin(ws, "admin", keys, demo=True)
+    for login, name, post, roles in USERS:
+        line = keys.create(login, demo=True).line
+        admin.manage_users(ws, "admin", "add", login, roles, name=name, title=post, key_line=line, keys=keys)
     say(f"demo workspace: {root}")
     say("users: " + "，".join(f"{name}（{login}，{post}）" for login, name, post, _ in USERS))
     log: list[dict[str, str]] = []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflow.canonical import canonical_json
 from workflow.definition.model import Definition, Transition
+from workflow.errors import BadInput
 from workflow.store.blobs import store_blob
 from workflow.store.orm import Event, Item, User
 
@@ -96,26 +97,26 @@ def render_transition(session: Session, workspace: Workspace, definition: Defini
     context_sha = store_blob(session, canonical_json(context), "context")
     produced = []
     for name in tr.templates:
-        path = workspace.templates_dir / definition.id / name
+        path = template_path(workspace, definition.id, name)
         try:
             template_bytes = path.read_bytes()
         except OSError as exc:
-            from workflow.errors import BadInput
-
             raise BadInput(f"{definition.id}/{name}: cannot read the template: {exc}") from None
         compiled = compile_template(template_bytes, f"{definition.id}/{name}")
         doc_context_sha = context_sha
         if tr.form and name == tr.form.template:  # the approval form: signed for this revision
             from workflow.documents.formtoken import render_form
 
-            data, form_context = render_form(compiled, context, workspace.form_secret,
+            data, form_context = render_form(compiled, context, workspace.form_secret_in(session),
                                                    item.key, revision, seq, tr.form)
             doc_context_sha = store_blob(session, canonical_json(form_context), "context")
         else:
             data = compiled.render(context)
         rendered[hashlib.sha256(data).hexdigest()] = data
+        file = document_filename(item.key, seq, tr.title, name)
+        document_path(workspace, item.key, file)  # refused here, inside the transaction: nothing commits
         produced.append({
-            "name": Path(name).stem, "file": document_filename(item.key, seq, tr.title, name),
+            "name": Path(name).stem, "file": file,
             "sha256": store_blob(session, data, "docx"), "size": len(data),
             "template": name, "template_sha256": store_blob(session, template_bytes, "template"),
             "context_sha256": doc_context_sha,
@@ -130,14 +131,47 @@ def document_filename(key: str, seq: int, transition_title: str, template: str) 
     return f"{key}_{seq:02d}_{safe(transition_title)}_{safe(Path(template).stem)}.docx"
 
 
+def _unsafe(path: str, where: Path) -> BadInput:
+    return BadInput(f"refusing to write {path}: it resolves outside {where}", reason="unsafe_path", path=path)
+
+
+def template_path(workspace: Workspace, workflow_id: str, name: str) -> Path:
+    """templates_docx/<workflow>/<name>; a name that could leave that folder is refused (the
+    loader refuses such names; this guards definitions read back from the database)."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or len(parts) == 0 or ".." in parts or "\x00" in name:
+        raise BadInput(f"{workflow_id}/{name}: a template name must stay inside templates_docx/{workflow_id}/",
+                       reason="unsafe_path")
+    return workspace.templates_dir / workflow_id / name
+
+
+def document_path(workspace: Workspace, key: str, file: str | None = None) -> Path:
+    """documents/<key>/ (or documents/<key>/<file>), checked, resolved (symbolic links too), to
+    lie inside the workspace's documents/ folder (the file directly in documents/<key>/);
+    BadInput (reason unsafe_path) if not."""
+    documents = (workspace.root / "documents").resolve()
+    shown = f"documents/{key}" + (f"/{file}" if file is not None else "")
+    if "\x00" in shown:
+        raise _unsafe(repr(shown), documents)
+    folder = (documents / key).resolve()
+    if documents not in folder.parents:
+        raise _unsafe(shown, documents)
+    if file is None:
+        return workspace.root / "documents" / key
+    if (folder / file).resolve().parent != folder:
+        raise _unsafe(shown, documents / key)
+    return workspace.root / "documents" / key / file
+
+
 def write_files(workspace: Workspace, key: str, documents: list[dict[str, Any]],
                 blobs: dict[str, bytes]) -> list[Path]:
-    """After commit: the files under documents/<key>/ (written atomically)."""
-    folder = workspace.root / "documents" / key
+    """After commit: the files under documents/<key>/ (written atomically). Every path is checked
+    (document_path) before anything is created or written."""
+    folder = document_path(workspace, key)
+    targets = [document_path(workspace, key, doc["file"]) for doc in documents]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for doc in documents:
-        target = folder / doc["file"]
+    for doc, target in zip(documents, targets):
         temporary = target.with_suffix(".tmp")
         temporary.write_bytes(blobs[doc["sha256"]])
         os.replace(temporary, target)
@@ -146,9 +180,13 @@ def write_files(workspace: Workspace, key: str, documents: list[dict[str, Any]],
 
 
 def export(folder: Path, rows: list[dict[str, Any]], blobs: Mapping[str, bytes | None]) -> list[Path]:
-    """Write documents (from the database) to a folder, under their readable names."""
-    from workflow.errors import BadInput
-
+    """Write documents (from the database) to a folder, under their readable names. Each file
+    must land directly in that folder (resolved, symbolic links too), or nothing is written."""
+    resolved = folder.resolve()
+    for row in rows:
+        name = str(row["file"])
+        if "\x00" in name or (resolved / name).resolve().parent != resolved:
+            raise _unsafe(repr(name), folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for row in rows:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from workflow.definition.loader import load_file
 from workflow.definition.model import BUILTIN_ROLES, Definition
-from workflow.engine import registry, users
+from workflow.engine import accounts, registry, users
 from workflow.engine.views import UserView, user_view
-from workflow.errors import BadInput, DefinitionError, NotFound
+from workflow.errors import BadInput, DefinitionError, NotFound, Refused
+from workflow.identity.keyring import KeyRing
+from workflow.identity.keys import parse_public_line
 from workflow.store.workspace import Workspace, shipped_dir
 
 
@@ -22,32 +25,56 @@ def known_roles(workspace: Workspace) -> set[str]:
     return roles
 
 
-def bootstrap_admin(workspace: Workspace, login: str) -> None:
-    when = workspace.now().isoformat()
+def bootstrap_admin(workspace: Workspace, login: str, keys: KeyRing | None = None, demo: bool = False) -> str:
+    """The first admin of a new workspace, with a key made now if this account holds none for
+    them (a demo key inside a demo workspace). Returns the admin's public key line."""
+    keys = keys or KeyRing(workspace.root)
+    if keys.path(login) is None:
+        keys.create(login, os.environ.get("GONGWEN_PASSPHRASE") or None, demo=demo)
+    signer = keys.signer(login)
     with workspace.db.write() as session:
-        users.add(session, login, login, "", ["admin"], {"admin"}, when)
+        accounts.bootstrap(session, signer, login, login, "", workspace.now())
+    return signer.public.line
 
 
-def manage_users(workspace: Workspace, admin_login: str, action: str, login: str, roles: list[str],
-                 name: str = "", title: str = "") -> UserView:
-    """add, grant or revoke, as the admin `admin_login`."""
+def manage_users(workspace: Workspace, admin_login: str, action: str, login: str, roles: Sequence[str] = (),
+                 name: str = "", title: str = "", key_line: str | None = None,
+                 keys: KeyRing | None = None) -> UserView:
+    """add, grant, revoke, key (register a key) or revoke-key, as the admin `admin_login`,
+    whose key on this account signs the event."""
     roles_known = known_roles(workspace)
-    when = workspace.now().isoformat()
+    now = workspace.now()
+    signer = (keys or KeyRing(workspace.root)).signer(admin_login)
     with workspace.db.write() as session:
-        users.require_admin(session, admin_login)
-        if action == "add":
-            user = users.add(session, login, name, title, roles, roles_known, when)
-        elif action == "grant":
-            user = users.grant(session, login, roles, roles_known)
+        if action == "key" and login == admin_login and accounts.no_keys_yet(session):
+            # an upgraded workspace: its first key is an admin's own, registered by itself
+            admin = users.actor(session, admin_login)
+            if key_line is None or parse_public_line(key_line).fingerprint != signer.fingerprint:
+                raise BadInput("the first key of an upgraded workspace is an admin's own: give the line "
+                               f"`gongwen key show --login {admin_login}` prints", reason="bad_key")
         else:
-            user = users.revoke(session, login, roles)
+            admin = users.authenticate(session, admin_login, signer)
+        if "admin" not in admin.roles:
+            raise Refused(f"{admin_login} is not an admin: only an admin manages users", reason="role_missing")
+        if action == "add":
+            user = accounts.add_user(session, admin, signer, login, name, title, list(roles), roles_known,
+                                     key_line, now)
+        elif action in ("grant", "revoke"):
+            user = accounts.change_roles(session, admin, signer, login, list(roles), action == "grant",
+                                         roles_known, now)
+        elif action == "key":
+            accounts.register_key(session, admin, signer, login, key_line or "", now)
+            user = users.get(session, login)
+        else:
+            accounts.revoke_key(session, admin, signer, login, now)
+            user = users.get(session, login)
         session.flush()
-        return user_view(user)
+        return user_view(user, accounts.active_key(session, login))
 
 
 def list_users(workspace: Workspace) -> list[UserView]:
     with workspace.db.read() as session:
-        return [user_view(u) for u in users.all_users(session)]
+        return [user_view(u, accounts.active_key(session, u.login)) for u in users.all_users(session)]
 
 
 def definition_folders(workspace: Workspace | None) -> tuple[Path, Path]:

@@ -9,17 +9,18 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from workflow.canonical import canonical_json
 from workflow.definition.fields import apply_sets
 from workflow.definition.model import CREATE, Definition, Transition, Worklist
 from workflow.documents import produce as documents
 from workflow.engine import guards, machine, numbers, registry, users, views
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Conflict, NotFound, Refused
+from workflow.identity.keyring import KeyRing
+from workflow.identity.keys import Signer
 from workflow.store import chain
 from workflow.store.blobs import load_blob
 from workflow.store.orm import Event, Item
@@ -34,9 +35,22 @@ Attach = Callable[[Session, Item], dict[str, Any]]  # more event data, inside th
 
 
 class Engine:
-    def __init__(self, workspace: Workspace) -> None:
+    """`keys`: the private keys of this account (default: the user's key folder, and a demo
+    workspace's own keys); every event a call writes is signed by the acting user's key."""
+
+    def __init__(self, workspace: Workspace, keys: KeyRing | None = None) -> None:
         self.ws = workspace
         self.db = workspace.db
+        self.keys = keys or KeyRing(workspace.root)
+
+    def _signer(self, login: str) -> Signer:
+        """The key that signs for `login`; a user unknown to the workspace is named as such."""
+        try:
+            return self.keys.signer(login)
+        except Refused:
+            with self.db.read() as session:
+                users.actor(session, login)  # raises unknown_user first
+            raise
 
     # -- time -------------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -71,8 +85,9 @@ class Engine:
         definition = registry.current(self.ws, workflow_id)
         now = self.now()
         out = documents.Rendered()
+        signer = self._signer(login)  # before the lock: a missing key or passphrase changes nothing
         with self.db.write() as session:
-            actor = users.actor(session, login)
+            actor = users.authenticate(session, login, signer)
             registry.store(session, definition, now.isoformat())
             fields = {name: f.default for name, f in definition.fields.items() if f.default is not None}
             for name, value in (values or {}).items():
@@ -91,17 +106,20 @@ class Engine:
             session.add(item)
             session.flush()
             changes = {k: [None, v] for k, v in fields.items()}
-            self._append_event(session, item, definition, CREATE, None, actor, comment, changes, {}, now)
-            self._run_automatic(session, item, definition, actor, now, out)
+            self._append_event(session, signer, item, definition, CREATE, None, actor, comment, changes, {}, now)
+            self._run_automatic(session, signer, item, definition, actor, now, out)
             view = self._view(session, item, definition, actor, now)
         documents.write_files(self.ws, view.key, out.documents, out.blobs)
         return view
 
     def fire(self, login: str, key: str, transition_id: str, comment: str = "",
-             sets: Sets = (), expected_version: int | None = None, attach: Attach | None = None) -> views.ItemView:
-        """Fire a transition. `attach(session, item)` may add to the event's data inside the
-        same transaction (ingest: the returned form as evidence)."""
+             sets: Sets = (), expected_version: int | None = None, attach: Attach | None = None,
+             entered_by: str | None = None) -> views.ItemView:
+        """Fire a transition as `login`. `attach(session, item)` may add to the event's data inside
+        the same transaction (ingest: the returned form as evidence). With `entered_by`, that user
+        enters the decision on the actor's behalf and signs the event with their own key."""
         comment = comment or ""
+        signer = self._signer(entered_by or login)  # before the lock: a missing key changes nothing
         if expected_version is None:
             with self.db.read() as session:
                 expected_version = self.get_item(session, key).version
@@ -113,7 +131,11 @@ class Engine:
                 if item.version != expected_version:
                     raise self._conflict(session, item, expected_version)
                 definition = registry.pinned(session, item.definition_hash)
-                actor = users.actor(session, login)
+                if entered_by:
+                    users.authenticate(session, entered_by, signer)
+                    actor = users.actor(session, login)
+                else:
+                    actor = users.authenticate(session, login, signer)
                 tr = definition.transitions.get(transition_id)
                 if tr is None or tr.automatic:
                     exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(item.state)
@@ -121,8 +143,8 @@ class Engine:
                     raise Refused(f"{definition.id} has no transition {transition_id!r} to fire by hand; "
                                   f"exits of {item.state} ({definition.state_title(item.state)}): {exits}",
                                   reason="not_an_exit", transition=transition_id)
-                self._transition(session, item, definition, tr, actor, comment, sets, now, out, attach)
-                self._run_automatic(session, item, definition, actor, now, out)
+                self._transition(session, signer, item, definition, tr, actor, comment, sets, now, out, attach)
+                self._run_automatic(session, signer, item, definition, actor, now, out)
                 session.flush()
                 view = self._view(session, item, definition, actor, now)
         except StaleDataError:
@@ -133,7 +155,8 @@ class Engine:
         written = documents.write_files(self.ws, view.key, out.documents, out.blobs)
         return dataclasses.replace(view, documents=tuple(str(p) for p in written))
 
-    def _transition(self, session: Session, item: Item, definition: Definition, tr: Transition, actor: Actor,
+    def _transition(self, session: Session, signer: Signer, item: Item, definition: Definition, tr: Transition,
+                    actor: Actor,
                     comment: str, sets: Sets, now: dt.datetime, out: documents.Rendered,
                     attach: Attach | None = None) -> None:
         fields = dict(item.fields)
@@ -170,9 +193,9 @@ class Engine:
                                                out.blobs, revision=item.version)
         out.documents.extend(produced)
         data = {"numbers": assigned, "documents": produced, **(attach(session, item) if attach else {})}
-        self._append_event(session, item, definition, tr.id, from_state, actor, comment, changes, data, now)
+        self._append_event(session, signer, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
-    def _run_automatic(self, session: Session, item: Item, definition: Definition, actor: Actor,
+    def _run_automatic(self, session: Session, signer: Signer, item: Item, definition: Definition, actor: Actor,
                        now: dt.datetime, out: documents.Rendered) -> None:
         for _ in range(AUTOMATIC_CHAIN_LIMIT):
             for tr in definition.exits(item.state):
@@ -182,26 +205,25 @@ class Engine:
                     guards.check(definition, tr, self.subject(session, item), actor, "", now)
                 except Refused:
                     continue
-                self._transition(session, item, definition, tr, actor, "(automatic)", (), now, out)
+                self._transition(session, signer, item, definition, tr, actor, "(automatic)", (), now, out)
                 break
             else:
                 return
         raise BadInput(f"{definition.path}: automatic transitions fired {AUTOMATIC_CHAIN_LIMIT} times "
                        f"in a row from {item.state}: a cycle in the definition")
 
-    def _append_event(self, session: Session, item: Item, definition: Definition, transition_id: str,
-                      from_state: str | None, actor: Actor, comment: str, changes: dict[str, Any],
-                      data: dict[str, Any], now: dt.datetime) -> Event:
-        seq = (session.scalar(select(func.max(Event.seq)).where(Event.item_id == item.id)) or 0) + 1
-        event = Event(item_id=item.id, item_key=item.key, seq=seq, transition=transition_id, from_state=from_state,
+    def _append_event(self, session: Session, signer: Signer, item: Item, definition: Definition,
+                      transition_id: str, from_state: str | None, actor: Actor, comment: str,
+                      changes: dict[str, Any], data: dict[str, Any], now: dt.datetime) -> Event:
+        """The item's next event, signed. Its data records the item's revision and title after
+        it, so that verify can fold the events into the item row and compare every column."""
+        session.flush()  # the item's version counter is current
+        data = {**data, "version": item.version, "title": item.title}
+        event = Event(item_id=item.id, item_key=item.key, seq=0, transition=transition_id, from_state=from_state,
                       to_state=item.state, actor=actor.login, actor_roles=actor.roles_on(item.creator),
                       comment=comment, changes=changes, data=data, time=now.isoformat(),
                       definition_hash=definition.hash)
-        event.prev_hash = chain.last_hash(session)
-        event.hash = chain.link(event.prev_hash, canonical_json(chain.payload(event)))
-        session.add(event)
-        session.flush()
-        return event
+        return chain.append(session, event, signer)
 
     def _conflict(self, session: Session, item: Item, expected: int) -> Conflict:
         events = self.events_of(session, item)
@@ -218,7 +240,8 @@ class Engine:
             definition = registry.pinned(session, item.definition_hash)
             actor = users.actor(session, login)
             view = self._view(session, item, definition, actor, self.now())
-            history = tuple(views.event_view(e, definition) for e in self.events_of(session, item))
+            keys = users.registered_keys(session)
+            history = tuple(views.event_view(e, definition, keys) for e in self.events_of(session, item))
             return dataclasses.replace(view, history=history)
 
     def history(self, login: str, key: str) -> views.ItemHistory:
@@ -227,7 +250,7 @@ class Engine:
             item = self.get_item(session, key)
             definition = registry.pinned(session, item.definition_hash)
             return views.ItemHistory(key=item.key, workflow=item.workflow_id, title=item.title, state=item.state,
-                                     history=tuple(views.event_view(e, definition)
+                                     history=tuple(views.event_view(e, definition, users.registered_keys(session))
                                                    for e in self.events_of(session, item)))
 
     def documents(self, login: str, key: str, with_bytes: bool = False) -> views.ItemDocuments:

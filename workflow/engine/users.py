@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, NotFound, Refused
-from workflow.store.orm import User, UserRole
+from workflow.identity.keys import Signer
+from workflow.store.grants import check_db_login
+from workflow.store.orm import User, UserKey, UserRole
 
 
 def acting_login(explicit: str | None) -> str:
@@ -41,17 +43,6 @@ def require_admin(session: Session, login: str, allow_bootstrap: bool = False) -
         raise Refused(f"{login} is not an admin: only an admin manages users", reason="role_missing")
 
 
-def add(session: Session, login: str, name: str, title: str, roles: list[str], known_roles: set[str],
-        when: str) -> User:
-    if session.get(User, login) is not None:
-        raise BadInput(f"user {login!r} already exists")
-    check_roles(roles, known_roles)
-    user = User(login=login, name=name or login, title=title or "", created_at=when)
-    user.roles = [UserRole(role=r) for r in dict.fromkeys(roles)]
-    session.add(user)
-    return user
-
-
 def check_roles(roles: list[str], known_roles: set[str]) -> None:
     for role in roles:
         if role == "owner":
@@ -67,23 +58,26 @@ def get(session: Session, login: str) -> User:
     return user
 
 
-def grant(session: Session, login: str, roles: list[str], known_roles: set[str]) -> User:
-    user = get(session, login)
-    check_roles(roles, known_roles)
-    for role in roles:
-        if role not in user.role_names:
-            user.roles.append(UserRole(role=role))
-    return user
-
-
-def revoke(session: Session, login: str, roles: list[str]) -> User:
-    user = get(session, login)
-    for role in roles:
-        if role not in user.role_names:
-            raise BadInput(f"{login} does not hold the role {role!r}")
-    user.roles = [r for r in user.roles if r.role not in roles]
-    return user
-
-
 def all_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.login)))
+
+
+def authenticate(session: Session, login: str, signer: Signer) -> Actor:
+    """The acting user, proven: the key on this account must be the one registered for them (and,
+    on PostgreSQL, a login mapped by `gongwen db grant` acts only as its own user)."""
+    found = actor(session, login)
+    check_db_login(session, login)
+    registered = session.scalars(select(UserKey.fingerprint).where(
+        UserKey.login == login, UserKey.revoked_event.is_(None))).first()
+    if registered != signer.fingerprint:
+        why = ("has no registered key" if registered is None else
+               f"is registered with another key ({registered}); this account's is {signer.fingerprint}")
+        raise Refused(f"{login} {why}: ask an admin to run `gongwen users key {login} LINE` with the line "
+                      f"`gongwen key show --login {login}` prints", reason="not_authenticated", login=login)
+    return found
+
+
+def registered_keys(session: Session) -> dict[str, tuple[str, str]]:
+    """Every key ever registered: fingerprint -> (login, public key line)."""
+    return {fp: (login, line) for fp, login, line in
+            session.execute(select(UserKey.fingerprint, UserKey.login, UserKey.public_key))}

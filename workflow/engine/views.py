@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from workflow.definition.model import Definition, Transition
     from workflow.definition.model import Worklist as WorklistSpec
-    from workflow.store.orm import Event, Item, User
+    from workflow.store.orm import Event, Item, User, UserKey
 
 JSON = dict[str, Any]
 
@@ -27,9 +27,11 @@ class UserView:
     name: str
     title: str
     roles: tuple[str, ...]  # global roles, as granted
+    key: str | None = None  # the fingerprint of the registered key, if any
 
     def to_json(self) -> JSON:
-        return {"login": self.login, "name": self.name, "title": self.title, "roles": list(self.roles)}
+        return {"login": self.login, "name": self.name, "title": self.title, "roles": list(self.roles),
+                "key": self.key}
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,16 @@ class EventView:
     time: str
     definition_version: str
     hash: str
+    signed_by: str | None = None  # whose registered key signed it (the actor, or who entered it for them)
+    signature: str = "unsigned"  # valid, invalid, unknown_key or unsigned (an older release's event)
 
     def to_json(self) -> JSON:
         return {"seq": self.seq, "transition": self.transition, "transition_title": self.transition_title,
                 "from": self.from_state, "from_title": self.from_title, "to": self.to_state,
                 "to_title": self.to_title, "actor": self.actor, "roles": list(self.roles),
                 "comment": self.comment, "changes": self.changes, "data": self.data, "time": self.time,
-                "definition_version": self.definition_version, "hash": self.hash}
+                "definition_version": self.definition_version, "hash": self.hash,
+                "signed_by": self.signed_by, "signature": self.signature}
 
 
 @dataclass(frozen=True)
@@ -181,8 +186,9 @@ class Worklist:
 
 
 # -- building them from rows -------------------------------------------------------------------
-def user_view(user: User) -> UserView:
-    return UserView(login=user.login, name=user.name, title=user.title, roles=tuple(user.role_names))
+def user_view(user: User, key: UserKey | None = None) -> UserView:
+    return UserView(login=user.login, name=user.name, title=user.title, roles=tuple(user.role_names),
+                    key=key.fingerprint if key is not None else None)
 
 
 def _summary_fields(item: Item, definition: Definition) -> JSON:
@@ -209,12 +215,29 @@ def item_view(item: Item, definition: Definition, allowed: Iterable[Transition],
         worklists=tuple(WorklistRef(id=wl.id, title=wl.title) for wl in worklists))
 
 
-def event_view(event: Event, definition: Definition) -> EventView:
+def signature_status(event: Event, keys: dict[str, tuple[str, str]]) -> tuple[str | None, str]:
+    """(who signed, valid/invalid/unknown_key/unsigned) for an event, by the registered keys
+    (fingerprint -> (login, key line)). `audit verify` checks more: the key's validity then."""
+    from workflow.identity.keys import event_message, parse_public_line, verify_signature
+
+    if not event.signature or not event.signer:
+        return None, "unsigned"
+    found = keys.get(event.signer)
+    if found is None:
+        return None, "unknown_key"
+    login, line = found
+    valid = verify_signature(parse_public_line(line).raw, event_message(event.hash), event.signature)
+    return login, "valid" if valid else "invalid"
+
+
+def event_view(event: Event, definition: Definition, keys: dict[str, tuple[str, str]] | None = None) -> EventView:
     tr = definition.transitions.get(event.transition)
+    signed_by, status = signature_status(event, keys or {})
     return EventView(
         seq=event.seq, transition=event.transition, transition_title=tr.title if tr else "创建",
         from_state=event.from_state,
         from_title=definition.state_title(event.from_state) if event.from_state else None,
         to_state=event.to_state, to_title=definition.state_title(event.to_state), actor=event.actor,
         roles=tuple(event.actor_roles), comment=event.comment, changes=event.changes, data=event.data,
-        time=event.time, definition_version=event.definition_hash, hash=event.hash)
+        time=event.time, definition_version=event.definition_hash, hash=event.hash, signed_by=signed_by,
+        signature=status)

@@ -110,7 +110,7 @@ def ingest_one(engine: Engine, clerk: str, path: Path, signer: str | None = None
 
     try:
         view = engine.fire(login, item.key, spec.decisions[option], opinion, expected_version=token.revision,
-                           attach=attach)
+                           attach=attach, entered_by=clerk if clerk != login else None)
     except IntegrityError:  # another clerk applied the same form a moment ago
         raise Refused(f"form {token.form_id} was already applied", reason="already_applied") from None
     return {"file": str(path), "ok": True, "key": view.key, "decision": option, "read_as": why,
@@ -140,7 +140,7 @@ def _verify(engine: Engine, session: Session, blob: bytes
     if tr is None or tr.form is None:
         raise Refused(f"the 校验码 does not name an approval form of {key}: a forged form", reason="forged")
     spec = tr.form
-    secret = engine.ws.form_secret
+    secret = engine.ws.form_secret_in(session)  # the database's secret only (see Workspace.form_secret_in)
     content = formtoken.fixed_content_hash(blob, spec)
     if token is not None:
         if not _same(token.mac, formtoken.mac_for(secret, token.key, token.revision, token.seq, token.content)):

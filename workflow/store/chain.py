@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 from json.encoder import encode_basestring as _q  # the encoder json.dumps uses with ensure_ascii=False
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow.canonical import canonical_json
 from workflow.store.orm import Event
+
+if TYPE_CHECKING:
+    from workflow.identity.keys import Signer
 
 GENESIS = "0" * 64
 
@@ -44,3 +48,23 @@ def link(prev_hash: str, body: bytes) -> str:
 def last_hash(session: Session) -> str:
     found = session.scalars(select(Event.hash).order_by(Event.id.desc()).limit(1)).first()
     return found or GENESIS
+
+
+def next_seq(session: Session, event: Event) -> int:
+    """The next number in the event's stream: its item, or a pseudo-item such as @users."""
+    where = Event.item_id == event.item_id if event.item_id is not None else Event.item_key == event.item_key
+    return (session.scalar(select(func.max(Event.seq)).where(where)) or 0) + 1
+
+
+def append(session: Session, event: Event, signer: Signer) -> Event:
+    """Link the event to the newest one, sign its hash with the actor's key and add it. The
+    caller holds the write lock (Database.write), so the chain has one writer at a time."""
+    if not event.seq:
+        event.seq = next_seq(session, event)
+    event.prev_hash = last_hash(session)
+    event.hash = link(event.prev_hash, canonical_json(payload(event)))
+    event.signature = signer.sign_event(event.hash)
+    event.signer = signer.fingerprint
+    session.add(event)
+    session.flush()
+    return event

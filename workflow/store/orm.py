@@ -85,7 +85,7 @@ class Event(Base):
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))  # None: a user, role or key event
     item_key: Mapped[str] = mapped_column(String(40))
     seq: Mapped[int] = mapped_column(Integer)
     transition: Mapped[str] = mapped_column(String(64))
@@ -100,6 +100,8 @@ class Event(Base):
     definition_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    signature: Mapped[str | None] = mapped_column(Text)  # the actor's signature over the hash (base64)
+    signer: Mapped[str | None] = mapped_column(String(100))  # the fingerprint of the key that signed
     __table_args__ = (UniqueConstraint("item_id", "seq"), Index("ix_events_item", "item_id", "seq"),
                       Index("ix_events_item_key", "item_key"))
 
@@ -159,3 +161,31 @@ class Checkpoint(Base):
     root: Mapped[str] = mapped_column(String(64))
     made_at: Mapped[str] = mapped_column(String(40))
     made_by: Mapped[str] = mapped_column(String(100))
+
+
+class UserKey(Base):
+    """A user's registered public key: the projection of the key events (added, revoked)."""
+
+    __tablename__ = "user_keys"
+    fingerprint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    login: Mapped[str] = mapped_column(ForeignKey("users.login"), index=True)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    public_key: Mapped[str] = mapped_column(Text)  # the key line, e.g. ssh-ed25519 AAAA... comment
+    added_event: Mapped[int | None] = mapped_column(Integer)
+    revoked_event: Mapped[int | None] = mapped_column(Integer)
+
+
+class Setting(Base):
+    """Workspace secrets and settings kept in the database (the approval forms' HMAC secret)."""
+
+    __tablename__ = "settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class DbLogin(Base):
+    """A PostgreSQL login and the gongwen user it may act as (`gongwen db grant`)."""
+
+    __tablename__ = "db_logins"
+    db_login: Mapped[str] = mapped_column(String(100), primary_key=True)
+    login: Mapped[str] = mapped_column(ForeignKey("users.login"))

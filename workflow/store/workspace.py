@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from workflow.store.db import Database
 
 import datetime as dt
 import os
-import secrets
 import shutil
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +20,8 @@ from pathlib import Path
 from workflow.errors import BadInput, NotFound
 
 CONFIG_NAME = "gongwen.yaml"
-SECRET_NAME = "secret.key"
+SECRET_NAME = "secret.key"  # where releases before schema 0003 kept the form secret: no longer made nor read
+FORM_SECRET = "form_secret"  # its row in the database's settings table (hex)
 DB_NAME = "gongwen.db"
 DEFAULT_CONFIG = {
     "issuer_name": "某某县教育局",
@@ -62,6 +64,7 @@ class Workspace:
         self.root = Path(root)
         self.config = self._read_config()
         self._db_url = db_url
+        self._form_secret: bytes | None = None
 
     def _read_config(self) -> dict[str, Any]:
         import yaml
@@ -113,7 +116,38 @@ class Workspace:
 
     @property
     def form_secret(self) -> bytes:
-        return workspace_secret(self.root)
+        return self.form_secret_in(None)
+
+    def form_secret_in(self, session: Session | None) -> bytes:
+        """The HMAC key of approval forms: the settings row `form_secret` in the database (hex,
+        made by migration 0003), read once per Workspace object, through `session` when the
+        caller holds one (no second connection inside a write transaction).
+
+        It lives in the database, not in the workspace folder: whoever may run gongwen in the
+        folder must not be able to make forms. A workspace from an older release may still hold
+        secret.key; it is ignored (delete it). Forms handed out before the upgrade were signed
+        with that file and are refused as forged on ingest: record those decisions with
+        `gongwen --as SUPERVISOR do ITEM DECISION` instead."""
+        if self._form_secret is None:
+            from sqlalchemy import select
+
+            from workflow.store.orm import Setting
+
+            query = select(Setting.value).where(Setting.name == FORM_SECRET)
+            if session is None:
+                with self.db.read() as own:
+                    value = own.scalar(query)
+            else:
+                value = session.scalar(query)
+            if not value:
+                raise BadInput("the database holds no form secret (settings row form_secret); "
+                               "run `gongwen db upgrade`", reason="no_form_secret")
+            try:
+                self._form_secret = bytes.fromhex(value.strip())
+            except ValueError:
+                raise BadInput("the database's form secret (settings row form_secret) is not hex",
+                               reason="no_form_secret") from None
+        return self._form_secret
 
     def close(self) -> None:
         if "db" in self.__dict__:
@@ -154,16 +188,6 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
     text = ("# gongwen workspace. issuer_code is the 机关代字 used in 发文字号 (e.g. 某教发〔2024〕1号).\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     (root / CONFIG_NAME).write_text(text, encoding="utf-8")
-    workspace_secret(root)  # the HMAC key of approval forms, mode 0600
-    workspace = Workspace(root, db_url)
+    workspace = Workspace(root, db_url)  # the forms' HMAC key is in the database (migration 0003)
     return workspace
 
-
-def workspace_secret(root: Path) -> bytes:
-    """The workspace's HMAC key (made at init, mode 0600; made here for older workspaces)."""
-    path = Path(root) / SECRET_NAME
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-    return bytes.fromhex(path.read_text().strip())
