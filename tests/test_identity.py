@@ -115,7 +115,7 @@ def test_wrong_passphrase_and_revoked_key_are_one_line_refusals(gw, workspace, m
     assert revoked.exit_code == 1 and json.loads(revoked.stdout)["error"]["reason"] == "not_authenticated"
     assert snapshot(workspace) == before
     code, report = verify(gw)
-    assert code == 0, report["problems"]
+    assert code == 0, report
 
 
 def test_private_keys_are_owner_only_and_never_in_the_workspace(workspace):
@@ -139,7 +139,7 @@ def test_every_event_is_signed_by_its_actor(workspace, key):
 # -- audit verify proves it -----------------------------------------------------------------
 def test_a_clean_history_verifies_every_signature(gw, key):
     code, report = verify(gw)
-    assert code == 0, report["problems"]
+    assert code == 0, report
     assert report["signatures"] == report["events"] > 10
 
 

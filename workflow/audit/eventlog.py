@@ -50,14 +50,15 @@ def event_batches(connection: Connection, where: str = "", params: tuple = (), r
     come as their UTF-8 bytes, the bytes the hash covers (on SQLite without ever decoding them)."""
     dbapi: Any = connection.connection.driver_connection
     sqlite = connection.dialect.name == "sqlite"
-    if connection.dialect.paramstyle != "qmark":
-        where = where.replace("?", "%s")
+    columns = columns or EVENT_COLUMNS
+    if connection.dialect.paramstyle != "qmark":  # psycopg: %s placeholders, a literal % doubled
+        where, columns = where.replace("%", "%%").replace("?", "%s"), columns.replace("%", "%%")
     saved = dbapi.text_factory if raw and sqlite else None
     cursor = dbapi.cursor()
     try:
         if saved is not None:
             dbapi.text_factory = bytes
-        cursor.execute(f"SELECT {columns or EVENT_COLUMNS} FROM events {where} ORDER BY id", params)
+        cursor.execute(f"SELECT {columns} FROM events {where} ORDER BY id", params)
         while True:
             rows = cursor.fetchmany(5000)
             if not rows:

@@ -10,10 +10,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from workflow.audit.eventlog import Problem, event_batches
+from workflow.audit.eventlog import Problem
 from workflow.audit.eventlog import text as _text
-
-NO_NUMBERS = '"numbers":{}'
 
 
 def _loads(text: Any) -> Any:
@@ -25,29 +23,51 @@ def _loads(text: Any) -> Any:
         return None
 
 
-def check_items(connection: Connection, problems: list[Problem]) -> None:
-    # item id -> [fields, numbers, to_state, (last data text, seq, event id)]; the log in id order,
-    # which is each item's seq order; JSON parsed only where it can change something
-    folded: dict[int, list[Any]] = {}
-    for batch in event_batches(connection, "WHERE item_id IS NOT NULL",
-                               columns="item_id, seq, changes, data, to_state, id"):
-        for item_id, seq, changes_text, data_text, to_state, event_id in batch:
-            item = folded.get(item_id)
+Fold = dict[int, list[Any]]  # item id -> [fields, numbers, last seq, last event id]
+NUMBERS_DATA = "CASE WHEN data LIKE '%\"numbers\":{\"%' THEN data END"  # the data of events that drew numbers
+
+
+def accumulate(fold: Fold, item_id: int, seq: int, changes_text: str, numbers_data: str | None,
+               event_id: int) -> None:
+    """One event of the log, in id order (each item's seq order), into a range's fold: JSON is
+    parsed only where it can change something (changes not empty, numbers drawn)."""
+    item = fold.get(item_id)
+    if item is None:
+        item = fold[item_id] = [{}, {}, seq, event_id]
+    if changes_text != "{}":
+        changes = _loads(changes_text)
+        if isinstance(changes, dict):
+            for name, change in changes.items():
+                if isinstance(change, list) and len(change) == 2:
+                    item[0][name] = change[1]
+    if numbers_data is not None:
+        parsed = _loads(numbers_data)
+        numbers = parsed.get("numbers") if isinstance(parsed, dict) else None
+        if isinstance(numbers, dict):
+            item[1].update(numbers)
+    item[2], item[3] = seq, event_id
+
+
+def merge(parts: list[Fold]) -> Fold:
+    """The folds of consecutive id ranges, in order, as one fold of the whole log."""
+    whole: Fold = {}
+    for part in parts:
+        for item_id, (fields, numbers, seq, event_id) in part.items():
+            item = whole.get(item_id)
             if item is None:
-                item = folded[item_id] = [{}, {}, None, None]
-            if changes_text != "{}":
-                changes = _loads(changes_text)
-                if isinstance(changes, dict):
-                    for name, change in changes.items():
-                        if isinstance(change, list) and len(change) == 2:
-                            item[0][name] = change[1]
-            data = _text(data_text)
-            if NO_NUMBERS not in data and '"numbers"' in data:
-                parsed = _loads(data)
-                numbers = parsed.get("numbers") if isinstance(parsed, dict) else None
-                if isinstance(numbers, dict):
-                    item[1].update(numbers)
-            item[2], item[3] = to_state, (data, seq, event_id)
+                whole[item_id] = [fields, numbers, seq, event_id]
+            else:
+                item[0].update(fields)
+                item[1].update(numbers)
+                item[2], item[3] = seq, event_id
+    return whole
+
+
+def check_items(connection: Connection, folded: Fold, problems: list[Problem]) -> None:
+    """Each item row against the fold of its events (and its last event's data)."""
+    last_data: dict[Any, Any] = dict(connection.exec_driver_sql(
+        "SELECT e.item_id, e.data FROM events e JOIN (SELECT max(id) AS id FROM events WHERE item_id IS NOT NULL "
+        "GROUP BY item_id) m ON e.id = m.id").all())
     dbapi: Any = connection.connection.driver_connection
     cursor = dbapi.cursor()
     try:
@@ -55,7 +75,8 @@ def check_items(connection: Connection, problems: list[Problem]) -> None:
         for item_id, key, fields, numbers, version, title in cursor:
             found = folded.get(item_id)
             if found is not None:
-                _compare(found, _text(key), _loads(fields), _loads(numbers), version, _text(title), problems)
+                _compare(found, _text(key), _loads(fields), _loads(numbers), version, _text(title),
+                         _text(last_data.get(item_id, "{}")), problems)
     finally:
         cursor.close()
 
@@ -64,9 +85,9 @@ def _present(fields: Any) -> Any:
     return {k: v for k, v in fields.items() if v is not None} if isinstance(fields, dict) else fields
 
 
-def _compare(item: list[Any], key: str, fields: Any, numbers: Any, version: Any, title: str,
+def _compare(item: list[Any], key: str, fields: Any, numbers: Any, version: Any, title: str, data: str,
              problems: list[Problem]) -> None:
-    folded_fields, folded_numbers, _state, (data, seq, event_id) = item
+    folded_fields, folded_numbers, seq, event_id = item
     where = (key, seq, event_id)
     if _present(fields) != _present(folded_fields):  # an absent field and a null one read the same
         stored = fields if isinstance(fields, dict) else {}

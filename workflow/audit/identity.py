@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from workflow.audit import fold
 from workflow.audit.eventlog import Problem, event_batches
 from workflow.audit.eventlog import text as _text
 from workflow.errors import BadInput
@@ -56,7 +57,7 @@ class Users:
         sets.append(frozenset(roles))
 
 
-def fold(connection: Connection) -> Users:
+def fold_users(connection: Connection) -> Users:
     """Replay the @users stream in order, checking that each change was made by an admin of that
     moment (or is the bootstrap: the first admin adding themself with the key that signs it)."""
     users = Users()
@@ -162,10 +163,12 @@ def check_tables(connection: Connection, users: Users, problems: list[Problem]) 
 
 
 # -- signatures and roles, over the whole log ------------------------------------------------
-SIGNED_COLUMNS = "id, item_key, seq, actor, actor_roles, hash, signature, signer, item_id"
+SIGNED_COLUMNS = ("id, item_key, seq, actor, actor_roles, hash, signature, signer, item_id, changes, "
+                  + fold.NUMBERS_DATA)
+Checked = tuple[int, int, list[Problem], fold.Fold]  # legacy events, signatures checked, problems, the items' fold
 
 
-def check_range(url: str, low: int, high: int, users: Users, signatures: bool) -> tuple[int, int, list[Problem]]:
+def check_range(url: str, low: int, high: int, users: Users, signatures: bool) -> Checked:
     """(unsigned legacy events, signatures checked, problems) for events low..high, on its own
     connection (a forked worker)."""
     from workflow.store.db import Database
@@ -178,14 +181,17 @@ def check_range(url: str, low: int, high: int, users: Users, signatures: bool) -
         db.dispose()
 
 
-def _check_rows(connection: Connection, low: int, high: int, users: Users,
-                signatures: bool = True) -> tuple[int, int, list[Problem]]:
+def _check_rows(connection: Connection, low: int, high: int, users: Users, signatures: bool = True) -> Checked:
+    """One pass over events low..high: signatures, roles claimed, and the items' fold."""
     legacy = checked = 0
     problems: list[Problem] = []
+    items: fold.Fold = {}
     role_lists: dict[Any, frozenset[str]] = {}
     keys, roles_at, signed_from = users.keys, users.roles_at, users.signed_from
     for batch in event_batches(connection, "WHERE id >= ? AND id <= ?", (low, high), columns=SIGNED_COLUMNS):
-        for event_id, key, seq, actor, roles_text, digest, signature, signer, item_id in batch:
+        for event_id, key, seq, actor, roles_text, digest, signature, signer, item_id, changes, numbers in batch:
+            if item_id is not None:
+                fold.accumulate(items, item_id, seq, changes, numbers, event_id)
             if event_id < signed_from:
                 legacy += event_id != users.marker
                 continue
@@ -208,7 +214,7 @@ def _check_rows(connection: Connection, low: int, high: int, users: Users,
                     missing = ", ".join(sorted(claimed - roles_at(actor, event_id)))
                     problems.append(Problem("role_not_held", f"{actor} acted with the role(s) {missing} without "
                                             "holding them at that moment", key, seq, event_id))
-    return legacy, checked, problems
+    return legacy, checked, problems, items
 
 
 def _signer_problem(found: Key | None, actor: str, signature: Any, signer: Any, where: tuple) -> Problem:
@@ -239,11 +245,11 @@ def _entered_by(connection: Connection, event_id: int) -> str | None:
 
 
 def check_events(db: Any, connection: Connection, users: Users, workers: int,
-                 signatures: bool = True) -> tuple[int, int, list[Problem]]:
+                 signatures: bool = True) -> Checked:
     """Every event's signature and roles, in `workers` forked processes over id ranges."""
     low, high = connection.exec_driver_sql("SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)").one()
     if low is None:
-        return 0, 0, []
+        return 0, 0, [], {}
     if workers <= 1:
         return _check_rows(connection, low, high, users, signatures)
     import multiprocessing
@@ -255,5 +261,5 @@ def check_events(db: Any, connection: Connection, users: Users, workers: int,
         futures = [pool.submit(check_range, db.url, a, b, users, signatures) for a, b in bounds[:-1]]
         results = [_check_rows(connection, *bounds[-1], users, signatures)]
         results = [f.result() for f in futures] + results
-    return (sum(r[0] for r in results), sum(r[1] for r in results),
-            [p for r in results for p in r[2]])
+    return (sum(r[0] for r in results), sum(r[1] for r in results), [p for r in results for p in r[2]],
+            fold.merge([r[3] for r in results]))

@@ -190,7 +190,6 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
         _check_items(connection, last, report)
         _check_documents(connection, refs, report)
         _check_identity(db, connection, report, _workers(workers, log.span), signatures)
-        fold.check_items(connection, problems)
         if given is not None and given.size <= report.events:
             if given.head is not None and chain_sound:  # then the head vouches for every event before it
                 consistent = (_hash_at(connection, log, given.size - 1) if given.size else chain.GENESIS) == given.head
@@ -216,11 +215,12 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
 
 def _check_identity(db: Database, connection: Connection, report: VerifyReport, workers: int,
                     signatures: bool) -> None:
-    users = identity.fold(connection)
+    users = identity.fold_users(connection)
     report.problems.extend(users.problems)
     identity.check_tables(connection, users, report.problems)
-    legacy, checked, problems = identity.check_events(db, connection, users, workers, signatures)
+    legacy, checked, problems, items = identity.check_events(db, connection, users, workers, signatures)
     report.problems.extend(problems)
+    fold.check_items(connection, items, report.problems)
     report.signatures = checked
     if legacy:
         report.notes.append(f"{legacy} events from before signed events (the upgrade to revision 0003) carry no "
