@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,24 @@ def add_users(ws, people, admin_login: str = "admin") -> None:
     for login, name, post, granted in people:
         line = keys.create(login, overwrite=True).line
         admin.manage_users(ws, admin_login, "add", login, granted, name=name, title=post, key_line=line, keys=keys)
+
+
+def sql(workspace, statement: str, **params) -> list:
+    """Tamper the way someone with the database would: plain SQL on a connection of their own
+    (the sqlite3 module on the SQLite file; a separate SQLAlchemy engine on PostgreSQL)."""
+    if workspace.db.is_sqlite:
+        con = sqlite3.connect(db_path(workspace))
+        try:
+            with con:
+                return con.execute(statement, params).fetchall()
+        finally:
+            con.close()
+    from sqlalchemy import text
+
+    engine = raw_engine(workspace)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()

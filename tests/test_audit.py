@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import NOW, USERS_EVENTS, YEAR, db_path, inspection_values, plan_values, raw_engine, run_cli
+from helpers import NOW, USERS_EVENTS, YEAR, inspection_values, plan_values, run_cli, sql
 
 from workflow.audit import eventlog, merkle
 from workflow.audit import verify as audit
@@ -44,27 +44,6 @@ def build(engine) -> dict:
     engine.fire("chenjing", a, "publish", sets=[("issue_date", f"{YEAR}-03-10"), ("copies", "30")])
     engine.fire("lina", b, "forward")
     return {"published": a, "returned": b, "inspection": c}
-
-
-def sql(workspace, statement: str, **params) -> list:
-    """Tamper the way someone with the database would: plain SQL on a connection of their own
-    (the sqlite3 module on the SQLite file; a separate SQLAlchemy engine on PostgreSQL)."""
-    if workspace.db.is_sqlite:
-        con = sqlite3.connect(db_path(workspace))
-        try:
-            with con:
-                return con.execute(statement, params).fetchall()
-        finally:
-            con.close()
-    from sqlalchemy import text
-
-    engine = raw_engine(workspace)
-    try:
-        with engine.begin() as connection:
-            result = connection.execute(text(statement), params)
-            return [tuple(r) for r in result] if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def event(workspace, key: str, seq: int) -> dict:

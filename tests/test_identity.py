@@ -7,34 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 
 import pytest
-from helpers import db_path, fire, plan_values, raw_engine, snapshot
+from helpers import fire, plan_values, snapshot, sql
 
 from workflow.engine import admin
 from workflow.engine.engine import Engine
 from workflow.identity.keyring import KeyRing
-
-
-def sql(workspace, statement: str, **params) -> list:
-    """Tampering with plain SQL on a connection of one's own, as someone with the database would."""
-    if workspace.db.is_sqlite:
-        con = sqlite3.connect(db_path(workspace))
-        try:
-            with con:
-                return con.execute(statement, params).fetchall()
-        finally:
-            con.close()
-    from sqlalchemy import text
-
-    engine = raw_engine(workspace)
-    try:
-        with engine.begin() as connection:
-            result = connection.execute(text(statement), params)
-            return [tuple(r) for r in result] if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def verify(gw, *extra) -> tuple[int, dict]:
