@@ -226,3 +226,32 @@ def test_an_engine_without_keys_writes_nothing(workspace, monkeypatch, tmp_path)
         Engine(workspace).create("zhangwei", "plan", values=plan_values())
     assert getattr(raised.value, "reason", None) == "not_authenticated"
     assert snapshot(workspace) == before
+
+
+BAD_KEY_LINES = {
+    "not a key": "hello",
+    "unsupported algorithm": "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ comment",
+    "not base64": "ssh-ed25519 !!!notbase64!!! lina@gongwen",
+    "truncated": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI lina@gongwen",
+    "another algorithm inside": "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ lina@gongwen",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_KEY_LINES))
+def test_a_bad_key_line_is_one_line_and_changes_nothing(gw, workspace, case):
+    before = snapshot(workspace)
+    for args in (["users", "key", "lina", BAD_KEY_LINES[case]],
+                 ["users", "add", "sunli", "--role", "inspector", "--key", BAD_KEY_LINES[case]]):
+        result = gw("--as", "admin", *args)
+        assert result.exit_code == 4, result.output
+        assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(workspace) == before
+
+
+def test_a_second_key_for_the_same_login_needs_force(gw, workspace):
+    before = KeyRing().path("lina").read_bytes()
+    result = gw("--json", "key", "new", "--login", "lina")
+    assert result.exit_code == 4 and json.loads(result.stdout)["error"]["reason"] == "key_exists"
+    assert KeyRing().path("lina").read_bytes() == before
+    bad = gw("--json", "key", "new", "--login", "../escape")
+    assert bad.exit_code == 4 and json.loads(bad.stdout)["error"]["reason"] == "bad_login"
