@@ -119,6 +119,8 @@ class Engine:
         the same transaction (ingest: the returned form as evidence). With `entered_by`, that user
         enters the decision on the actor's behalf and signs the event with their own key."""
         comment = comment or ""
+        if entered_by and attach is None:  # 代录 is recorded with the returned form it was entered from
+            raise BadInput("a decision entered on someone's behalf needs the returned form (gongwen ingest)")
         signer = self._signer(entered_by or login)  # before the lock: a missing key changes nothing
         if expected_version is None:
             with self.db.read() as session:
