@@ -79,8 +79,9 @@ def raw_engine(ws):
     return create_engine(normalise_url(ws.db_url))
 
 
-def snapshot(ws) -> dict:
-    """Every row of every table, in primary-key order, read through a separate connection."""
+def rows_of(ws, as_row=dict) -> dict:
+    """Every row of every table ({column: value} each, or as_row of it), in primary-key order,
+    read through a separate connection."""
     from sqlalchemy import MetaData, select
 
     engine = raw_engine(ws)
@@ -88,10 +89,16 @@ def snapshot(ws) -> dict:
         metadata = MetaData()
         metadata.reflect(engine)
         with engine.connect() as connection:
-            return {name: [tuple(r) for r in connection.execute(select(table).order_by(*table.primary_key.columns))]
+            return {name: [as_row(r._mapping) for r in connection.execute(
+                        select(table).order_by(*table.primary_key.columns))]
                     for name, table in sorted(metadata.tables.items())}
     finally:
         engine.dispose()
+
+
+def snapshot(ws) -> dict:
+    """Every row of every table as a tuple, in primary-key order: compare before and after."""
+    return rows_of(ws, lambda mapping: tuple(mapping.values()))
 
 
 def item_row(ws, key: str) -> dict:

@@ -36,8 +36,8 @@ import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from helpers import raw_engine, snapshot
-from sqlalchemy import MetaData, inspect, select, text
+from helpers import raw_engine, rows_of, snapshot
+from sqlalchemy import MetaData, inspect, text
 
 from cli import cli
 from workflow.audit import verify as audit
@@ -80,20 +80,6 @@ def reflected(ws) -> MetaData:
         metadata = MetaData()
         metadata.reflect(engine)
         return metadata
-    finally:
-        engine.dispose()
-
-
-def rows_of(ws) -> dict:
-    """Every row of every table as {column: value}, in primary-key order."""
-    engine = raw_engine(ws)
-    try:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        with engine.connect() as connection:
-            return {name: [dict(row._mapping) for row in connection.execute(
-                        select(table).order_by(*table.primary_key.columns))]
-                    for name, table in metadata.tables.items()}
     finally:
         engine.dispose()
 

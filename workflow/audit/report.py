@@ -26,8 +26,9 @@ from workflow.audit import eventlog
 from workflow.audit import verify as audit
 from workflow.audit.merkle import Checkpoint
 from workflow.audit.replay import replay
-from workflow.engine import registry
+from workflow.engine import registry, users
 from workflow.errors import BadInput, GongwenError
+from workflow.identity.keys import Registered, signature_status
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -75,19 +76,13 @@ def _definitions(session: Session, versions: Iterable[str]) -> dict[str, Definit
 _UNSIGNED = {"signed_by": None, "signature": "unsigned"}
 
 
-def _signatures(connection: Connection) -> dict[int, dict[str, Any]]:
+def _signatures(connection: Connection, keys: Registered) -> dict[int, dict[str, Any]]:
     """Event id -> who signed it and whether the signature verifies with their registered key."""
-    from workflow.identity.keys import event_message, parse_public_line, verify_signature
-
-    keys = {fp: (login, parse_public_line(line).raw) for fp, login, line in
-            connection.exec_driver_sql("SELECT fingerprint, login, public_key FROM user_keys")}
     found: dict[int, dict[str, Any]] = {}
     for event_id, digest, signature, signer in connection.exec_driver_sql(
             "SELECT id, hash, signature, signer FROM events WHERE signature IS NOT NULL AND item_id IS NOT NULL"):
-        key = keys.get(signer)
-        found[event_id] = ({"signed_by": None, "signature": "unknown_key"} if key is None else
-                           {"signed_by": key[0], "signature": "valid" if verify_signature(
-                               key[1], event_message(digest), signature) else "invalid"})
+        signed_by, status = signature_status(digest, signature, signer, keys)
+        found[event_id] = {"signed_by": signed_by, "signature": status}
     return found
 
 
@@ -127,7 +122,7 @@ def collect(workspace: Workspace, checkpoint: Checkpoint | None = None) -> dict[
     with workspace.db.read() as session:
         connection = session.connection()
         names: dict[str, str] = dict(connection.exec_driver_sql("SELECT login, name FROM users").all())
-        signed = _signatures(connection)
+        signed = _signatures(connection, users.registered_keys(session))
         rows = connection.exec_driver_sql("SELECT id, key, workflow_id, definition_hash, state, title, numbers, "
                                           "creator, created_at FROM items ORDER BY id").all()
         latest = dict((w, h) for h, w in connection.exec_driver_sql(

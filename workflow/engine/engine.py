@@ -218,8 +218,8 @@ class Engine:
                       transition_id: str, from_state: str | None, actor: Actor, comment: str,
                       changes: dict[str, Any], data: dict[str, Any], now: dt.datetime) -> Event:
         """The item's next event, signed. Its data records the item's revision and title after
-        it, so that verify can fold the events into the item row and compare every column."""
-        session.flush()  # the item's version counter is current
+        it, so that verify can fold the events into the item row and compare every column (the
+        callers have flushed the item, so its version counter is current)."""
         data = {**data, "version": item.version, "title": item.title}
         event = Event(item_id=item.id, item_key=item.key, seq=0, transition=transition_id, from_state=from_state,
                       to_state=item.state, actor=actor.login, actor_roles=actor.roles_on(item.creator),
@@ -251,8 +251,9 @@ class Engine:
             users.actor(session, login)
             item = self.get_item(session, key)
             definition = registry.pinned(session, item.definition_hash)
+            keys = users.registered_keys(session)  # once, not per event
             return views.ItemHistory(key=item.key, workflow=item.workflow_id, title=item.title, state=item.state,
-                                     history=tuple(views.event_view(e, definition, users.registered_keys(session))
+                                     history=tuple(views.event_view(e, definition, keys)
                                                    for e in self.events_of(session, item)))
 
     def documents(self, login: str, key: str, with_bytes: bool = False) -> views.ItemDocuments:

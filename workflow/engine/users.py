@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, NotFound, Refused
-from workflow.identity.keys import Signer
+from workflow.identity.keys import Registered, Signer, parse_public_line
 from workflow.store.grants import check_db_login
 from workflow.store.orm import User, UserKey, UserRole
 
@@ -77,7 +77,7 @@ def authenticate(session: Session, login: str, signer: Signer) -> Actor:
     return found
 
 
-def registered_keys(session: Session) -> dict[str, tuple[str, str]]:
-    """Every key ever registered: fingerprint -> (login, public key line)."""
-    return {fp: (login, line) for fp, login, line in
+def registered_keys(session: Session) -> Registered:
+    """Every key ever registered, parsed once: fingerprint -> (login, raw public key)."""
+    return {fp: (login, parse_public_line(line).raw) for fp, login, line in
             session.execute(select(UserKey.fingerprint, UserKey.login, UserKey.public_key))}

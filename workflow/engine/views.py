@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from workflow.definition.model import Definition, Transition
     from workflow.definition.model import Worklist as WorklistSpec
+    from workflow.identity.keys import Registered
     from workflow.store.orm import Event, Item, User, UserKey
 
 JSON = dict[str, Any]
@@ -215,24 +216,12 @@ def item_view(item: Item, definition: Definition, allowed: Iterable[Transition],
         worklists=tuple(WorklistRef(id=wl.id, title=wl.title) for wl in worklists))
 
 
-def signature_status(event: Event, keys: dict[str, tuple[str, str]]) -> tuple[str | None, str]:
-    """(who signed, valid/invalid/unknown_key/unsigned) for an event, by the registered keys
-    (fingerprint -> (login, key line)). `audit verify` checks more: the key's validity then."""
-    from workflow.identity.keys import event_message, parse_public_line, verify_signature
+def event_view(event: Event, definition: Definition, keys: Registered | None = None) -> EventView:
+    """`keys`: the registered keys (users.registered_keys), to say who signed and whether it verifies."""
+    from workflow.identity.keys import signature_status
 
-    if not event.signature or not event.signer:
-        return None, "unsigned"
-    found = keys.get(event.signer)
-    if found is None:
-        return None, "unknown_key"
-    login, line = found
-    valid = verify_signature(parse_public_line(line).raw, event_message(event.hash), event.signature)
-    return login, "valid" if valid else "invalid"
-
-
-def event_view(event: Event, definition: Definition, keys: dict[str, tuple[str, str]] | None = None) -> EventView:
     tr = definition.transitions.get(event.transition)
-    signed_by, status = signature_status(event, keys or {})
+    signed_by, status = signature_status(event.hash, event.signature, event.signer, keys or {})
     return EventView(
         seq=event.seq, transition=event.transition, transition_title=tr.title if tr else "创建",
         from_state=event.from_state,

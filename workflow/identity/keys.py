@@ -140,6 +140,22 @@ def private_from_openssh(data: bytes, passphrase: str | None) -> Any:
     return key
 
 
+Registered = dict[str, tuple[str, bytes]]  # fingerprint -> (login, raw public key)
+
+
+def signature_status(event_hash: str, signature: str | None, signer: str | None,
+                     keys: Registered) -> tuple[str | None, str]:
+    """(who signed, valid / invalid / unknown_key / unsigned) for an event, by the registered keys.
+    What `history`, `show` and the report print; `audit verify` checks more (the key's validity then)."""
+    if not signature or not signer:
+        return None, "unsigned"
+    found = keys.get(signer)
+    if found is None:
+        return None, "unknown_key"
+    login, raw = found
+    return login, "valid" if verify_signature(raw, event_message(event_hash), signature) else "invalid"
+
+
 def verify_signature(public_raw: bytes, message: bytes, signature_b64: str | bytes) -> bool:
     """True when `signature_b64` is a valid signature of `message` by the Ed25519 key `public_raw`."""
     try:
