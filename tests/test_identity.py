@@ -256,3 +256,41 @@ def test_a_second_key_for_the_same_login_needs_force(gw, workspace):
     assert KeyRing().path("lina").read_bytes() == before
     bad = gw("--json", "key", "new", "--login", "../escape")
     assert bad.exit_code == 4 and json.loads(bad.stdout)["error"]["reason"] == "bad_login"
+
+
+def test_a_verified_checkpoint_vouches_for_its_signatures(gw, workspace, engine, key):
+    """`audit verify --root` prints a line whose signed= covers the signatures it checked; a later
+    verify given it checks only the newer signatures, unless one before it was changed since."""
+    code, first = verify(gw, "--root")
+    assert code == 0 and " signed=" in first["line"], first
+    fire(engine, "zhangwei", engine.create("zhangwei", "plan", values=plan_values()).key, "submit")
+    code, later = verify(gw, "--checkpoint", first["line"])
+    assert code == 0, later
+    assert later["signatures"] == later["events"] - first["events"] == 2
+    assert any("vouches for the signatures" in note for note in later["notes"]), later["notes"]
+    # a signature before the checkpoint replaced: the line no longer vouches, and every one is checked
+    [(event_id,)] = sql(workspace, "SELECT id FROM events WHERE item_key = :k AND seq = 3", k=key)
+    sql(workspace, "UPDATE events SET signature = :s WHERE id = :id",
+        s=base64.b64encode(bytes(63) + b"\x01").decode(), id=event_id)
+    code, tampered = verify(gw, "--checkpoint", first["line"])
+    assert code == 1 and tampered["signatures"] == tampered["events"]
+    assert [(p["kind"], p["seq"]) for p in tampered["problems"]] == [("signature_invalid", 3)]
+    # the structural check passes (it reads no signature), and its line vouches for none
+    code, structural = verify(gw, "--root", "--no-signatures")
+    assert code == 0 and " signed=" not in structural["line"] and structural["signatures"] == 0
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_signatures_roles_and_items_are_checked_alike_in_parallel(workspace, key, workers):
+    """The checks of who acted run inside the chain scan, in each process of a parallel scan."""
+    from workflow.audit.verify import verify as run_verify
+
+    sql(workspace, "DELETE FROM user_roles WHERE login = 'lina'")
+    sql(workspace, "UPDATE items SET version = version + 1")
+    [(event_id,)] = sql(workspace, "SELECT id FROM events WHERE item_key = :k AND seq = 4", k=key)
+    sql(workspace, "UPDATE events SET signature = :s WHERE id = :id", s=base64.b64encode(bytes(64)).decode(),
+        id=event_id)
+    report = run_verify(workspace.db, workers=workers)
+    assert {(p.kind, p.item) for p in report.problems} == {
+        ("role_missing", "lina"), ("item_version", key), ("signature_invalid", key)}
+    assert report.signatures == report.events

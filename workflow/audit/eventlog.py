@@ -12,7 +12,7 @@ import binascii
 import gc
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -27,7 +27,8 @@ EVENT_COLUMNS = ("id, item_id, item_key, seq, transition, from_state, to_state, 
 # The order of chain.body_from_row's JSON (actor ... transition), then what the checks need.
 # from_state comes as its JSON: "state" or null (an unambiguous form of the stored value).
 SCAN_COLUMNS = ("actor, changes, comment, data, definition_hash, coalesce('\"' || from_state || '\"', 'null'), "
-                "item_key, actor_roles, seq, time, to_state, transition, prev_hash, hash, id, item_id")
+                "item_key, actor_roles, seq, time, to_state, transition, prev_hash, hash, id, item_id, "
+                "signature, signer")
 BODY = (b'{"actor":"%s","changes":%s,"comment":"%s","data":%s,"definition":"%s","from":%s,"item":"%s",'
         b'"roles":%s,"seq":%d,"time":"%s","to":"%s","transition":"%s"}')
 BODY_FIELDS = itemgetter(slice(0, 12))
@@ -107,8 +108,9 @@ class Scan:
     last_hash: bytes = b""
     marked: bytes | None = None  # the stored hash of the event scan() was asked to mark
     first: dict[Any, tuple] = field(default_factory=dict)  # item id -> (seq, key, event id): its first event here
-    last: dict[Any, tuple] = field(default_factory=dict)  # item id -> (seq, to_state, key): its last event here
+    last: dict[Any, tuple] = field(default_factory=dict)  # item id -> (seq, to_state, key, id): its last event here
     refs: set[bytes] = field(default_factory=set)
+    check: Any = None  # what the visitor scan() was given found (audit.identity.EventCheck)
 
     def follow(self, last: dict[Any, tuple]) -> None:
         """Check each item's first event here against its last event before the range (`last`:
@@ -151,21 +153,26 @@ def sequence_gap(seq: int | None, before: int | None, key: object, event_id: int
                    "of order", text(key), seq, event_id)
 
 
-def scan(batches: Iterable[list[Row]], leaves: bool = True, mark: int | None = None) -> Scan:
+def scan(batches: Iterable[list[Row]], leaves: bool = True, mark: int | None = None,
+         visit: Callable[[list[Row]], None] | None = None) -> Scan:
     """Hash chain, event hashes, sequence per item and referenced digests over batches of rows in
     SCAN_COLUMNS order (text as bytes); with `leaves`, the Merkle leaf hashes; the stored hash of
-    the event whose id is `mark`, if it is here. The cyclic garbage collector is off meanwhile: the
+    the event whose id is `mark`, if it is here; `visit` is called with each batch (and kept as the
+    Scan's `check`), for the checks of who acted. The cyclic garbage collector is off meanwhile: the
     loop makes no cycles, and a collection would walk every tuple it keeps."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _scan(batches, leaves, mark)
+        found = _scan(batches, leaves, mark, visit)
+        found.check = visit
+        return found
     finally:
         if collecting:
             gc.enable()
 
 
-def _scan(batches: Iterable[list[Row]], with_leaves: bool, mark: int | None) -> Scan:
+def _scan(batches: Iterable[list[Row]], with_leaves: bool, mark: int | None,
+          visit: Callable[[list[Row]], None] | None) -> Scan:
     found = Scan()
     problems, last, first, refs, leaves = found.problems, found.last, found.first, found.refs, found.leaves
     previous = previous_raw = None  # the stored hash of the event before (text, bytes)
@@ -200,10 +207,12 @@ def _scan(batches: Iterable[list[Row]], with_leaves: bool, mark: int | None) -> 
                 first[item_id] = (seq, row[6], row[14])
             elif not (seq.__class__ is int and before[0].__class__ is int and before[0] + 1 == seq):
                 problems.append(sequence_gap(seq, before[0], row[6], row[14]))
-            last[item_id] = (seq, row[10], row[6])
+            last[item_id] = (seq, row[10], row[6], row[14])
             raws.append(raw)
             previous, previous_raw = stored, raw
         found.count += len(rows)
+        if visit is not None:
+            visit(rows)
         if mark is not None and ID(rows[0]) <= mark <= ID(rows[-1]):
             found.marked = next((HASH(row) for row in rows if ID(row) == mark), None)
         if not with_leaves:

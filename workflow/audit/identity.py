@@ -13,12 +13,13 @@ from __future__ import annotations
 import bisect
 import json
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from workflow.audit import fold
-from workflow.audit.eventlog import Problem, event_batches
+from workflow.audit.eventlog import Problem
 from workflow.audit.eventlog import text as _text
 from workflow.errors import BadInput
 from workflow.identity.keys import event_message, parse_public_line, verify_signature
@@ -162,66 +163,127 @@ def check_tables(connection: Connection, users: Users, problems: list[Problem]) 
                                     key.login))
 
 
-# -- signatures and roles, over the whole log ------------------------------------------------
-SIGNED_COLUMNS = ("id, item_key, seq, actor, actor_roles, hash, signature, signer, item_id, changes, "
-                  + fold.NUMBERS_DATA)
-Checked = tuple[int, int, list[Problem], fold.Fold]  # legacy events, signatures checked, problems, the items' fold
+# -- signatures, keys and roles, in the chain scan's loop ---------------------------------------
+class EventCheck:
+    """Called by eventlog.scan with each batch of rows (SCAN_COLUMNS, text as bytes): each event's
+    signer and signature against the keys registered then, the roles it claims against those its
+    actor held then, and the items' fold (fields and numbers from the events that change them, and
+    each item's last data). Run in each process of a parallel scan; what it found comes back with
+    its Scan. `vouched_to`: events up to this id have signatures an earlier verify checked (a
+    checkpoint vouches for them), so only their keys and roles are checked."""
+
+    def __init__(self, users: Users, signatures: bool = True, vouched_to: int = 0) -> None:
+        self.users: Users | None = users
+        self.signatures, self.vouched_to = signatures, vouched_to
+        self.legacy = self.checked = 0
+        self.problems: list[Problem] = []
+        self.items: fold.Fold = {}
+        self.last_data: dict[Any, Any] = {}  # item id -> its last event's data (bytes), then (version, title)
+        self._keys = {fp.encode(): key for fp, key in users.keys.items()}
+        self._valid: dict[tuple[bytes, bytes], tuple[int, int]] = {}  # (signer, actor) -> ids where it may sign
+        self._held: dict[tuple[bytes, bytes], tuple[float, float]] = {}  # (actor, roles) -> ids where they were held
+
+    def __call__(self, rows: list[Any]) -> None:
+        users = self.users
+        assert users is not None
+        signed_from, marker, items, valid, held = users.signed_from, users.marker, self.items, self._valid, self._held
+        verify_from = self.vouched_to + 1 if self.signatures else float("inf")
+        self.last_data.update(zip(map(_ITEM_ID, rows), map(_DATA, rows)))
+        for row in rows:
+            try:
+                actor, changes, data, roles, event_id, item_id, signature, signer = _CHECKED(row)
+                if item_id is not None:
+                    numbered = b'"numbers":{"' in data
+                    if numbered or changes != b"{}":
+                        fold.accumulate(items, item_id, changes, data if numbered else None)
+                if event_id < signed_from:
+                    self.legacy += event_id != marker
+                    continue
+                span = valid.get((signer, actor))
+                if signature is None or span is None or not span[0] <= event_id < span[1]:
+                    span = self._signer_span(row)
+                    if span is None:
+                        continue
+                if event_id >= verify_from:
+                    self.checked += 1
+                    if not verify_signature(self._keys[signer].raw, event_message(row[13]), signature):
+                        self.problems.append(Problem("signature_invalid", f"the signature of {_text(actor)} does not "
+                                                     "verify: the event or its signature was altered", *_where(row)))
+                if item_id is not None and roles != b'["owner"]':
+                    holds = held.get((actor, roles))
+                    if holds is None or not holds[0] <= event_id < holds[1]:
+                        self._check_roles(row)
+            except (TypeError, AttributeError, ValueError):
+                continue  # a value of the wrong type: its hash no longer matches, which the chain scan reports
+
+    def _signer_span(self, row: Any) -> tuple[int, int] | None:
+        """The ids in which the row's signer may sign for its actor (cached for the next rows), or
+        None after recording why this event's signature does not count."""
+        actor, event_id, signer, signature = row[0], row[14], row[17], row[16]
+        found = self._keys.get(signer) if signer is not None else None
+        if found is None or signature is None:
+            self.problems.append(_signer_problem(found, _text(actor), signature, signer, _where(row)))
+            return None
+        if found.login != _text(actor):
+            if row[15] is None or _entered_by(row[3]) != found.login:
+                self.problems.append(_signer_problem(found, _text(actor), signature, signer, _where(row)))
+                return None  # else a form entered on the actor's behalf: checked here, not cached
+        elif found.added <= event_id and (found.revoked is None or event_id < found.revoked):
+            span = self._valid[(signer, actor)] = (found.added, found.revoked or 1 << 62)
+            return span
+        if not (found.added <= event_id and (found.revoked is None or event_id < found.revoked)):
+            self.problems.append(Problem("key_not_valid", f"signed with {found.login}'s key {_text(signer)}, which "
+                                         "was not registered (or already revoked) at that moment", *_where(row)))
+            return None
+        return (event_id, event_id + 1)
+
+    def _check_roles(self, row: Any) -> None:
+        assert self.users is not None
+        actor, roles_text, event_id = _text(row[0]), row[7], row[14]
+        claimed = frozenset(_roles(roles_text)) - {"owner"}
+        ids, sets = self.users.timeline.get(actor, ([], []))
+        at = bisect.bisect_left(ids, event_id)
+        now = sets[at - 1] if at else frozenset()
+        if claimed <= now:  # held from the change before this event to the next change
+            self._held[(row[0], roles_text)] = (ids[at - 1] + 1 if at else float("-inf"),
+                                                ids[at] + 1 if at < len(ids) else float("inf"))
+        else:
+            missing = ", ".join(sorted(claimed - now))
+            self.problems.append(Problem("role_not_held", f"{actor} acted with the role(s) {missing} without "
+                                         "holding them at that moment", *_where(row)))
+
+    def finish(self) -> EventCheck:
+        """Ready to travel back from a worker: each item's last data reduced to (version, title)."""
+        self.users = None
+        self._keys, self._valid, self._held = {}, {}, {}
+        self.last_data.pop(None, None)
+        self.last_data = {item: fold.version_title(data) for item, data in self.last_data.items()}
+        return self
+
+    @staticmethod
+    def merge(parts: list[EventCheck]) -> tuple[int, int, list[Problem], fold.Fold, dict[Any, Any]]:
+        """(legacy events, signatures checked, problems, items' fold, last (version, title)) of the
+        consecutive parts of the log."""
+        last: dict[Any, Any] = {}
+        for part in parts:
+            last.update(part.last_data)
+        return (sum(p.legacy for p in parts), sum(p.checked for p in parts), [x for p in parts for x in p.problems],
+                fold.merge([p.items for p in parts]), last)
 
 
-def check_range(url: str, low: int, high: int, users: Users, signatures: bool) -> Checked:
-    """(unsigned legacy events, signatures checked, problems) for events low..high, on its own
-    connection (a forked worker)."""
-    from workflow.store.db import Database
-
-    db = Database(url)
-    try:
-        with db.read() as session:
-            return _check_rows(session.connection(), low, high, users, signatures)
-    finally:
-        db.dispose()
+_CHECKED = itemgetter(0, 1, 3, 7, 14, 15, 16, 17)  # actor, changes, data, roles, id, item id, signature, signer
+_ITEM_ID, _DATA = itemgetter(15), itemgetter(3)
 
 
-def _check_rows(connection: Connection, low: int, high: int, users: Users, signatures: bool = True) -> Checked:
-    """One pass over events low..high: signatures, roles claimed, and the items' fold."""
-    legacy = checked = 0
-    problems: list[Problem] = []
-    items: fold.Fold = {}
-    role_lists: dict[Any, frozenset[str]] = {}
-    keys, roles_at, signed_from = users.keys, users.roles_at, users.signed_from
-    for batch in event_batches(connection, "WHERE id >= ? AND id <= ?", (low, high), columns=SIGNED_COLUMNS):
-        for event_id, key, seq, actor, roles_text, digest, signature, signer, item_id, changes, numbers in batch:
-            if item_id is not None:
-                fold.accumulate(items, item_id, seq, changes, numbers, event_id)
-            if event_id < signed_from:
-                legacy += event_id != users.marker
-                continue
-            found = keys.get(signer) if signer is not None else None
-            if found is None or signature is None or (found.login != actor and not (
-                    item_id is not None and _entered_by(connection, event_id) == found.login)):
-                problems.append(_signer_problem(found, actor, signature, signer, (key, seq, event_id)))
-            elif not (found.added <= event_id and (found.revoked is None or event_id < found.revoked)):
-                problems.append(Problem("key_not_valid", f"signed with {found.login}'s key {signer}, which was "
-                                        "not registered (or already revoked) at that moment", key, seq, event_id))
-            elif signatures and not verify_signature(found.raw, event_message(digest), signature):
-                problems.append(Problem("signature_invalid", f"the signature of {actor} does not verify: the event "
-                                        "or its signature was altered", key, seq, event_id))
-            checked += signatures
-            if item_id is not None:
-                claimed = role_lists.get(roles_text)
-                if claimed is None:
-                    claimed = role_lists[roles_text] = frozenset(_roles(roles_text)) - {"owner"}
-                if claimed and not claimed <= roles_at(actor, event_id):
-                    missing = ", ".join(sorted(claimed - roles_at(actor, event_id)))
-                    problems.append(Problem("role_not_held", f"{actor} acted with the role(s) {missing} without "
-                                            "holding them at that moment", key, seq, event_id))
-    return legacy, checked, problems, items
+def _where(row: Any) -> tuple[str, Any, Any]:
+    return _text(row[6]), row[8], row[14]
 
 
 def _signer_problem(found: Key | None, actor: str, signature: Any, signer: Any, where: tuple) -> Problem:
     if signature is None or signer is None:
         return Problem("unsigned", f"the event by {actor} carries no signature", *where)
     if found is None:
-        return Problem("signer_unknown", f"signed with a key no event registered ({signer})", *where)
+        return Problem("signer_unknown", f"signed with a key no event registered ({_text(signer)})", *where)
     return Problem("signed_by_other", f"the event names {actor} but is signed with the key of {found.login}", *where)
 
 
@@ -233,33 +295,11 @@ def _roles(text: Any) -> list[str]:
     return [r for r in found if isinstance(r, str)] if isinstance(found, list) else []
 
 
-def _entered_by(connection: Connection, event_id: int) -> str | None:
+def _entered_by(data: Any) -> str | None:
     """Who entered a returned form on the actor's behalf (ingest), from the event's data."""
-    data = connection.exec_driver_sql(f"SELECT data FROM events WHERE id = {int(event_id)}").scalar()
     try:
         form = json.loads(_text(data)).get("form") or {}
     except (ValueError, AttributeError):
         return None
     entered = form.get("ingested_by") if isinstance(form, dict) else None
     return entered if isinstance(entered, str) else None
-
-
-def check_events(db: Any, connection: Connection, users: Users, workers: int,
-                 signatures: bool = True) -> Checked:
-    """Every event's signature and roles, in `workers` forked processes over id ranges."""
-    low, high = connection.exec_driver_sql("SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)").one()
-    if low is None:
-        return 0, 0, [], {}
-    if workers <= 1:
-        return _check_rows(connection, low, high, users, signatures)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    step = -(-(high - low + 1) // workers)
-    bounds = [(a, min(a + step - 1, high)) for a in range(low, high + 1, step)]
-    with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(check_range, db.url, a, b, users, signatures) for a, b in bounds[:-1]]
-        results = [_check_rows(connection, *bounds[-1], users, signatures)]
-        results = [f.result() for f in futures] + results
-    return (sum(r[0] for r in results), sum(r[1] for r in results), [p for r in results for p in r[2]],
-            fold.merge([r[3] for r in results]))

@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from workflow.errors import BadInput
 
-CHECKPOINT_RE = re.compile(r"gongwen-checkpoint v1 size=(\d+) root=([0-9a-f]{64})(?: head=([0-9a-f]{64}))?")
+CHECKPOINT_RE = re.compile(r"gongwen-checkpoint v1 size=(\d+) root=([0-9a-f]{64})(?: head=([0-9a-f]{64}))?"
+                           r"(?: signed=([0-9a-f]{64}))?")
 _sha = hashlib.sha256
 _digest = type(_sha()).digest
 
@@ -87,16 +88,20 @@ def root_of(parts: Iterable[tuple[int, int, bytes]]) -> str:
     return root.hex()
 
 
-def checkpoint_line(size: int, root: str, head: str, made_at: str) -> str:
-    return f"gongwen-checkpoint v1 size={size} root={root} head={head} at={made_at}"
+def checkpoint_line(size: int, root: str, head: str, made_at: str, signed: str | None = None) -> str:
+    """One line to keep; `signed`: the digest of the signatures a verify has just checked."""
+    return (f"gongwen-checkpoint v1 size={size} root={root} head={head}" + (f" signed={signed}" if signed else "")
+            + f" at={made_at}")
 
 
 class Checkpoint(NamedTuple):
     """A checkpoint as verify takes it: the root over the first `size` events and the head, the
-    hash of the last of them (None in a line written before heads were printed)."""
+    hash of the last of them (None in a line written before heads were printed); `signed`, in a
+    line printed by `audit verify --root`, the digest of the signatures it checked."""
     size: int
     root: str
     head: str | None = None
+    signed: str | None = None
 
 
 def parse_checkpoint(text: str) -> Checkpoint:
@@ -104,7 +109,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     match = CHECKPOINT_RE.search(text)
     if not match:
         raise BadInput("not a gongwen checkpoint (expected a line `gongwen-checkpoint v1 size=N root=HEX ...`)")
-    return Checkpoint(int(match.group(1)), match.group(2), match.group(3))
+    return Checkpoint(int(match.group(1)), match.group(2), match.group(3), match.group(4))
 
 
 def read_checkpoint(value_or_path: str) -> Checkpoint:

@@ -8,8 +8,10 @@ kept elsewhere can show it. verify says so every time it runs without one."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ TRUNCATION_NOTE = ("without an earlier checkpoint, deleting the newest events ca
                    "keep the line printed by `gongwen audit checkpoint` outside the system")
 RANK = {"chain_broken": 0, "event_altered": 1, "sequence_gap": 2}
 PARALLEL_FROM = 50_000  # events; below this, starting other processes gains little
+Checker = Callable[[], identity.EventCheck]  # makes each part's check (a partial: it travels to the workers)
 
 
 @dataclass
@@ -54,20 +57,22 @@ class VerifyReport:
 
 
 def _scan_range(connection: Connection, bounds: tuple = (), leaves: bool = True,
-                mark: int | None = None) -> eventlog.Scan:
+                mark: int | None = None, check: identity.EventCheck | None = None) -> eventlog.Scan:
     where = "WHERE id >= ? AND id <= ?" if bounds else ""
     return eventlog.scan(eventlog.event_batches(connection, where, bounds, raw=True, columns=eventlog.SCAN_COLUMNS),
-                         leaves, mark)
+                         leaves, mark, check)
 
 
 def _scan_part(url: str, low: int, high: int, first: bool, size: int | None, leaves: bool,
-               mark: int | None) -> eventlog.Scan:
+               mark: int | None, checker: Checker | None) -> eventlog.Scan:
     """One worker's part of the log, on its own connection. The first part knows its position (0):
     it settles its items' first events and sends back Merkle subtrees, not leaves."""
     db = Database(url)
     try:
         with db.read() as session:
-            found = _scan_range(session.connection(), (low, high), leaves, mark)
+            found = _scan_range(session.connection(), (low, high), leaves, mark, checker and checker())
+            if found.check is not None:
+                found.check.finish()
             if first:
                 found.follow({})
                 if leaves:
@@ -102,7 +107,7 @@ class Log:
 
 
 def _scan_log(db: Database, connection: Connection, workers: int | None, size: int | None, leaves: bool,
-              position: int | None) -> Log:
+              position: int | None, checker: Checker | None = None) -> Log:
     """The whole log in one pass, or in id ranges scanned side by side by forked processes
     (each reads only events that existed when this read transaction began). With `leaves`, each
     scan's Merkle subtrees (and a checkpoint's prefix, given its size); the stored hash at
@@ -113,8 +118,10 @@ def _scan_log(db: Database, connection: Connection, workers: int | None, size: i
         return Log([eventlog.Scan(start=0)], 0)
     log = Log([], high - low + 1, low + position if position is not None else None)
     count = _workers(workers, log.span)
-    log.scans = ([_scan_range(connection, (), leaves, log.mark)] if count == 1
-                 else _scan_parts(db, connection, low, high, count, size, leaves, log.mark))
+    log.scans = ([_scan_range(connection, (), leaves, log.mark, checker and checker())] if count == 1
+                 else _scan_parts(db, connection, low, high, count, size, leaves, log.mark, checker))
+    if log.scans[-1].check is not None:  # the part scanned here
+        log.scans[-1].check.finish()
     start = 0
     for scan in log.scans:
         if leaves and scan.start != start:
@@ -124,7 +131,7 @@ def _scan_log(db: Database, connection: Connection, workers: int | None, size: i
 
 
 def _scan_parts(db: Database, connection: Connection, low: int, high: int, count: int, size: int | None,
-                leaves: bool, mark: int | None) -> list[eventlog.Scan]:
+                leaves: bool, mark: int | None, checker: Checker | None) -> list[eventlog.Scan]:
     """The log in `count` id ranges: the others in forked processes, the last one here."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -132,9 +139,9 @@ def _scan_parts(db: Database, connection: Connection, low: int, high: int, count
     step = -(-(high - low + 1) // count)
     bounds = [(a, min(a + step - 1, high)) for a in range(low, high + 1, step)]
     with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_scan_part, db.url, a, b, i == 0, size, leaves, mark)
+        futures = [pool.submit(_scan_part, db.url, a, b, i == 0, size, leaves, mark, checker)
                    for i, (a, b) in enumerate(bounds[:-1])]
-        mine = _scan_range(connection, bounds[-1], leaves, mark)
+        mine = _scan_range(connection, bounds[-1], leaves, mark, checker and checker())
         if leaves:  # placed while the others finish, where it is unless ids have gaps (leaves kept till known)
             kept = mine.leaves
             mine.place(bounds[-1][0] - low, size)
@@ -169,10 +176,13 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
     tree = root or (given is not None and given.head is None)
     with db.read() as session:
         connection = session.connection()
+        users = identity.fold_users(connection)
+        vouched_to = _vouched_to(connection, given, report) if signatures else 0
         log = _scan_log(db, connection, workers, given.size if given and tree else None, tree,
-                        given.size - 1 if given and given.head is not None and given.size else None)
+                        given.size - 1 if given and given.head is not None and given.size else None,
+                        functools.partial(identity.EventCheck, users, signatures, vouched_to))
         scans = log.scans
-        last: dict[Any, tuple] = {}  # item id -> (seq, to_state, key) over the whole log
+        last: dict[Any, tuple] = {}  # item id -> (seq, to_state, key, event id) over the whole log
         refs: set[bytes]
         previous, refs = chain.GENESIS.encode(), set()
         for scan in scans:
@@ -187,9 +197,10 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
         if tree:
             report.root = merkle.root_of(node for scan in scans for node in scan.subtrees)
         chain_sound = not problems  # every link and every event hash as written, so far
-        _check_items(connection, last, report)
+        _check_identity(connection, report, users, [scan.check for scan in scans], last, signatures)
         _check_documents(connection, refs, report)
-        _check_identity(db, connection, report, _workers(workers, log.span), signatures)
+        # a line to keep vouches for the signatures only when they were checked (and all verified)
+        signed = signatures_digest(connection, None) if at and root and signatures and not problems else None
         if given is not None and given.size <= report.events:
             if given.head is not None and chain_sound:  # then the head vouches for every event before it
                 consistent = (_hash_at(connection, log, given.size - 1) if given.size else chain.GENESIS) == given.head
@@ -209,18 +220,45 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
         report.notes.append(f"consistent with the checkpoint: the log only grew ({given.size} → {report.events} "
                             "events)")
     if at and root and report.ok:
-        report.line = checkpoint_line(report.events, report.root, report.head, at)
+        report.line = checkpoint_line(report.events, report.root, report.head, at, signed)
     return report
 
 
-def _check_identity(db: Database, connection: Connection, report: VerifyReport, workers: int,
-                    signatures: bool) -> None:
-    users = identity.fold_users(connection)
+def signatures_digest(connection: Connection, upto: int | None) -> str:
+    """sha256 over each event's signer and signature, in log order (of events up to id `upto`):
+    what a checkpoint line's `signed=` holds, so that a later verify given that line need not check
+    those signatures again (the event hashes they sign are fixed by the checkpoint's head)."""
+    digest = hashlib.sha256()
+    where, params = ("WHERE id <= ?", (upto,)) if upto is not None else ("", ())
+    for batch in eventlog.event_batches(connection, where, params, raw=True,
+                                        columns="coalesce(signer, '') || ' ' || coalesce(signature, '')"):
+        digest.update(b"\n".join(row[0] for row in batch) + b"\n")
+    return digest.hexdigest()
+
+
+def _vouched_to(connection: Connection, given: Checkpoint | None, report: VerifyReport) -> int:
+    """The id up to which a checkpoint's `signed=` vouches for the signatures (0: none)."""
+    if given is None or not given.signed or given.head is None or not given.size:
+        return 0
+    row = connection.exec_driver_sql(f"SELECT id FROM events ORDER BY id LIMIT 1 OFFSET {int(given.size) - 1}").first()
+    if row is None:
+        return 0  # the log is shorter than the checkpoint: verify reports it truncated
+    if signatures_digest(connection, row[0]) != given.signed:
+        report.notes.append(f"the signatures of the first {given.size} events are not those the checkpoint "
+                            "vouched for: every signature was checked")
+        return 0
+    report.notes.append(f"the checkpoint vouches for the signatures of its {given.size} events (checked when it "
+                        "was made): the signatures after them were checked")
+    return int(row[0])
+
+
+def _check_identity(connection: Connection, report: VerifyReport, users: identity.Users,
+                    checks: list[Any], last: dict[Any, tuple], signatures: bool) -> None:
     report.problems.extend(users.problems)
     identity.check_tables(connection, users, report.problems)
-    legacy, checked, problems, items = identity.check_events(db, connection, users, workers, signatures)
+    legacy, checked, problems, items, last_data = identity.EventCheck.merge([c for c in checks if c is not None])
+    report.items = fold.check_items(connection, items, last, last_data, report.problems)
     report.problems.extend(problems)
-    fold.check_items(connection, items, report.problems)
     report.signatures = checked
     if legacy:
         report.notes.append(f"{legacy} events from before signed events (the upgrade to revision 0003) carry no "
@@ -236,32 +274,6 @@ def _prefix_root(scans: list[eventlog.Scan], size: int) -> str:
         start = scan.start or 0  # placed: never None here
         nodes += scan.subtrees if start + scan.count <= size else scan.prefix if start < size else []
     return merkle.root_of(nodes)
-
-
-def _check_items(connection: Connection, last: dict[Any, tuple], report: VerifyReport) -> None:
-    """Every item against its last event (from the scans), and every item the events name."""
-    ids, problems = set(), report.problems
-    dbapi: Any = connection.connection.driver_connection
-    cursor = dbapi.cursor()  # DB-API rows: a tenth of the cost of Result rows
-    try:
-        cursor.execute("SELECT id, key, state FROM items ORDER BY id")
-        for item_id, key, state in cursor:
-            report.items += 1
-            ids.add(item_id)
-            final = last.get(item_id)
-            if final is None:
-                problems.append(Problem("item_without_events", "the item has no history", key))
-            elif _text(final[1]) != state:
-                problems.append(Problem("item_state", f"the item is in {state!r} but its last event left it in "
-                                        f"{_text(final[1])!r}: the state was changed outside the workflow", key))
-            elif _text(final[2]) != key:
-                problems.append(Problem("item_key", f"the item is called {key!r} but its events name "
-                                        f"{_text(final[2])!r}: the key was changed outside the workflow", key))
-    finally:
-        cursor.close()
-    for item_id in sorted(set(last) - ids - {None}, key=str):  # None: the @users stream (users, roles, keys, upgrades)
-        problems.append(Problem("item_missing", "events name an item that is not in the database: the item "
-                                "was deleted", _text(last[item_id][2])))
 
 
 def _check_documents(connection: Connection, refs: set[bytes], report: VerifyReport) -> None:
