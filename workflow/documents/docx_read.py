@@ -16,6 +16,7 @@ CHECKED = set("☑☒■√✓✔✅▣◼●")
 UNCHECKED = set("☐□○")
 _SYMBOLS = {"F0FE": "☑", "F0FC": "✓", "F0FB": "✗", "F0A8": "☐", "F06F": "☐", "F078": "☒",
             "F052": "☑", "F054": "☒", "F0A3": "☐", "F050": "✓"}  # Wingdings / Wingdings 2
+_PRIVATE = str.maketrans({chr(int(code, 16)): mark for code, mark in _SYMBOLS.items()})  # typed in the font
 _SPACE = re.compile(r"\s+")
 
 
@@ -41,18 +42,35 @@ def text(element: etree._Element, decisions: bool = False) -> str:
         if decisions and node.tag == f"{W}sdt":
             box = node.find(f"{W}sdtPr/{W14}checkbox")
             if box is not None:
-                checked = box.find(f"{W14}checked")
-                value = checked.get(f"{W14}val") if checked is not None else "0"
-                parts.append("☒" if value in ("1", "true") else "☐")
+                parts.append(_checkbox(node, box))
                 skip.update(node.iter())
                 continue
         if node.tag == f"{W}t" and node.text:
-            parts.append(node.text)
+            parts.append(node.text.translate(_PRIVATE) if decisions else node.text)
         elif node.tag == f"{W}sym":
             parts.append(_SYMBOLS.get((node.get(f"{W}char") or "").upper(), ""))
         elif node.tag in (f"{W}tab", f"{W}br") or node.tag == f"{W}p" and parts:
             parts.append(" ")
     return "".join(parts)
+
+
+def _checkbox(sdt: etree._Element, box: etree._Element) -> str:
+    """A checkbox content control read as ☒ or ☐ by the glyph it shows, which is what the signer
+    saw: an editor without checkbox controls (WPS, LibreOffice 7) lets them type ☑ over ☐ and
+    leaves w14:checked at 0. The flag counts only when the control shows no box glyph at all."""
+    own = {}  # the control's own glyphs (w14:checkedState / uncheckedState), e.g. ☒ or Wingdings 2
+    for state, mark in (("uncheckedState", "☐"), ("checkedState", "☒")):
+        value = box.find(f"{W14}{state}")
+        code = (value.get(f"{W14}val") or "") if value is not None else ""
+        if re.fullmatch(r"[0-9A-Fa-f]{1,4}", code) and int(code, 16) > 0x20:
+            own[chr(int(code, 16))] = own[chr(0xF000 | int(code, 16) % 0x100)] = mark  # as typed, or in the font
+    content = sdt.find(f"{W}sdtContent")
+    shown = text(content, decisions=True) if content is not None else ""
+    glyphs = "".join("☒" if c in CHECKED else "☐" if c in UNCHECKED else own.get(c, "") for c in shown)
+    if glyphs:
+        return glyphs
+    checked = box.find(f"{W14}checked")
+    return "☒" if checked is not None and checked.get(f"{W14}val") in ("1", "true") else "☐"
 
 
 def rows(body: etree._Element) -> Iterator[list[etree._Element]]:
