@@ -22,9 +22,11 @@ from workflow.audit import fold
 from workflow.audit.eventlog import Problem
 from workflow.audit.eventlog import text as _text
 from workflow.errors import BadInput
+from workflow.identity import formsig
 from workflow.identity.keys import event_message, parse_public_line, verify_signature
 
 ADMIN = "admin"
+OFFICE = "office"  # who may enter a decision on the signer's behalf (代录)
 
 
 @dataclass
@@ -225,9 +227,11 @@ class EventCheck:
             self.problems.append(_signer_problem(found, _text(actor), signature, signer, _where(row)))
             return None
         if found.login != _text(actor):
-            if row[15] is None or _entered_by(row[3]) != found.login:
+            form = _form(row[3]) if row[15] is not None else None
+            if form is None or form.get("ingested_by") != found.login:
                 self.problems.append(_signer_problem(found, _text(actor), signature, signer, _where(row)))
-                return None  # else a form entered on the actor's behalf: checked here, not cached
+                return None
+            self._check_entry(row, form, found.login)  # a form applied on the actor's behalf: not cached
         elif found.added <= event_id and (found.revoked is None or event_id < found.revoked):
             span = self._valid[(signer, actor)] = (found.added, found.revoked or 1 << 62)
             return span
@@ -251,6 +255,30 @@ class EventCheck:
             missing = ", ".join(sorted(claimed - now))
             self.problems.append(Problem("role_not_held", f"{actor} acted with the role(s) {missing} without "
                                          "holding them at that moment", *_where(row)))
+
+    def _check_entry(self, row: Any, form: dict[str, Any], clerk: str) -> None:
+        """A decision applied from a returned form by someone else than the actor: signed on the
+        form by the actor's key valid then, or entered (代录) by a user holding the office role."""
+        assert self.users is not None
+        actor, event_id = _text(row[0]), row[14]
+        if form.get("auth") != "signed":
+            if OFFICE not in self.users.roles_at(clerk, event_id):
+                self.problems.append(Problem("entered_without_role", f"{clerk} entered {actor}'s decision (代录) "
+                                             "without holding the office role at that moment", *_where(row)))
+            return
+        found = form.get("signature")
+        recorded: dict[str, Any] = found if isinstance(found, dict) else {}
+        signed, key = recorded.get("statement"), self.users.keys.get(str(recorded.get("key")))
+        valid = (key is not None and key.login == actor and key.added <= event_id
+                 and (key.revoked is None or event_id < key.revoked))
+        consistent = (isinstance(signed, dict) and signed.get("signer") == actor
+                      and signed.get("transition") == _text(row[11])
+                      and signed.get("opinion") == " ".join(_text(row[2]).split())
+                      and str(signed.get("form", "")).startswith(_text(row[6]) + "#"))
+        if not (valid and consistent and key is not None and isinstance(signed, dict)
+                and (not self.signatures or formsig.verifies(key.raw, signed, str(recorded.get("sig"))))):
+            self.problems.append(Problem("form_signature_invalid", f"the decision applied for {actor} by {clerk} "
+                                         f"does not carry {actor}'s valid signature over it", *_where(row)))
 
     def finish(self) -> EventCheck:
         """Ready to travel back from a worker: each item's last data reduced to (version, title)."""
@@ -295,11 +323,10 @@ def _roles(text: Any) -> list[str]:
     return [r for r in found if isinstance(r, str)] if isinstance(found, list) else []
 
 
-def _entered_by(data: Any) -> str | None:
-    """Who entered a returned form on the actor's behalf (ingest), from the event's data."""
+def _form(data: Any) -> dict[str, Any] | None:
+    """The returned form an event's data records (ingest), if any."""
     try:
-        form = json.loads(_text(data)).get("form") or {}
+        form = json.loads(_text(data)).get("form")
     except (ValueError, AttributeError):
         return None
-    entered = form.get("ingested_by") if isinstance(form, dict) else None
-    return entered if isinstance(entered, str) else None
+    return form if isinstance(form, dict) else None

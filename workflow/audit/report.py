@@ -27,6 +27,7 @@ from workflow.audit import verify as audit
 from workflow.audit.merkle import Checkpoint
 from workflow.audit.replay import replay
 from workflow.engine import registry, users
+from workflow.engine.views import form_entry
 from workflow.errors import BadInput, GongwenError
 from workflow.identity.keys import Registered, signature_status
 
@@ -122,7 +123,8 @@ def collect(workspace: Workspace, checkpoint: Checkpoint | None = None) -> dict[
     with workspace.db.read() as session:
         connection = session.connection()
         names: dict[str, str] = dict(connection.exec_driver_sql("SELECT login, name FROM users").all())
-        signed = _signatures(connection, users.registered_keys(session))
+        keys = users.registered_keys(session)
+        signed = _signatures(connection, keys)
         rows = connection.exec_driver_sql("SELECT id, key, workflow_id, definition_hash, state, title, numbers, "
                                           "creator, created_at FROM items ORDER BY id").all()
         latest = dict((w, h) for h, w in connection.exec_driver_sql(
@@ -147,7 +149,10 @@ def collect(workspace: Workspace, checkpoint: Checkpoint | None = None) -> dict[
                                         "numbers_text": "", "creator": "", "creator_name": "", "created_at": "",
                                         "definition_version": row[13], "events": [], "problems": []}
             d = definitions.get(item["definition_version"]) or _definitions(session, [row[13]]).get(row[13])
-            item["events"].append({**_event(row, d, names), **signed.get(row[0], _UNSIGNED)})
+            event = {**_event(row, d, names), **signed.get(row[0], _UNSIGNED)}
+            event["entry"], event["form_signature"] = form_entry(
+                {"form": event["form"]}, event["actor"], event["transition"], event["comment"] or "", keys)
+            item["events"].append(event)
     by_key = {item["key"]: item for item in items.values()}
     for p in verified.problems:
         if p.item in by_key:

@@ -95,7 +95,12 @@ def signed_text(e: EventView) -> str:
         return "unsigned (recorded by an older release)"
     if e.signature == "unknown_key":
         return "signed with a key no one registered: NOT VERIFIED"
-    on_behalf = f" (代录: entered on behalf of {e.actor})" if e.signed_by and e.signed_by != e.actor else ""
+    on_behalf = ""
+    if e.entry == "signed":
+        verdict = "form signature verifies" if e.form_signature == "valid" else "FORM SIGNATURE DOES NOT VERIFY"
+        on_behalf = f" (the decision signed on the form by {e.actor}: {verdict})"
+    elif e.signed_by and e.signed_by != e.actor:
+        on_behalf = f" (代录: entered on behalf of {e.actor}, from the returned form)"
     return (f"signed by {e.signed_by}{on_behalf}: "
             + ("signature verifies" if e.signature == "valid" else "SIGNATURE DOES NOT VERIFY"))
 

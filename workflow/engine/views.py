@@ -106,6 +106,8 @@ class EventView:
     hash: str
     signed_by: str | None = None  # whose registered key signed it (the actor, or who entered it for them)
     signature: str = "unsigned"  # valid, invalid, unknown_key or unsigned (an older release's event)
+    entry: str | None = None  # a decision from a returned form: signed (on the form), self, or entered (代录)
+    form_signature: str | None = None  # for a signed form: valid, invalid or unknown_key
 
     def to_json(self) -> JSON:
         return {"seq": self.seq, "transition": self.transition, "transition_title": self.transition_title,
@@ -113,7 +115,8 @@ class EventView:
                 "to_title": self.to_title, "actor": self.actor, "roles": list(self.roles),
                 "comment": self.comment, "changes": self.changes, "data": self.data, "time": self.time,
                 "definition_version": self.definition_version, "hash": self.hash,
-                "signed_by": self.signed_by, "signature": self.signature}
+                "signed_by": self.signed_by, "signature": self.signature, "entry": self.entry,
+                "form_signature": self.form_signature}
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ def event_view(event: Event, definition: Definition, keys: Registered | None = N
 
     tr = definition.transitions.get(event.transition)
     signed_by, status = signature_status(event.hash, event.signature, event.signer, keys or {})
+    entry, form_signature = form_entry(event.data, event.actor, event.transition, event.comment, keys or {})
     return EventView(
         seq=event.seq, transition=event.transition, transition_title=tr.title if tr else "创建",
         from_state=event.from_state,
@@ -229,4 +233,16 @@ def event_view(event: Event, definition: Definition, keys: Registered | None = N
         to_state=event.to_state, to_title=definition.state_title(event.to_state), actor=event.actor,
         roles=tuple(event.actor_roles), comment=event.comment, changes=event.changes, data=event.data,
         time=event.time, definition_version=event.definition_hash, hash=event.hash, signed_by=signed_by,
-        signature=status)
+        signature=status, entry=entry, form_signature=form_signature)
+
+
+def form_entry(data: Any, actor: str, transition: str, comment: str, keys: Registered) -> tuple[str | None, str | None]:
+    """(how a decision from a returned form was authenticated, the status of the signature on the
+    form when it was signed there) for an event's data; (None, None) for other events."""
+    from workflow.identity import formsig
+
+    form = data.get("form") if isinstance(data, dict) else None
+    if not isinstance(form, dict):
+        return None, None
+    entry = str(form.get("auth") or ("entered" if form.get("ingested_by") not in (None, actor) else "self"))
+    return entry, formsig.status(form, actor, transition, comment, keys) if entry == "signed" else None

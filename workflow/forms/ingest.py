@@ -1,8 +1,8 @@
 """`gongwen ingest`: apply returned approval forms as the supervisor who signed them.
 
 Each file is checked on its own (size, zip, token, content, already applied, stale, decision,
-signer) and applied in one transaction with the returned file kept as evidence; a bad file
-changes nothing and does not stop the others."""
+signer, and how the decision is authenticated: forms/signing.py) and applied in one transaction
+with the returned file kept as evidence; a bad file changes nothing and does not stop the others."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import io
 import zipfile
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from workflow.documents import docx_read, formtoken
 from workflow.engine import registry, users
 from workflow.errors import BadInput, Conflict, GongwenError, Refused
 from workflow.forms import read as reader
+from workflow.forms import signing
 from workflow.store.blobs import store_blob
 from workflow.store.orm import Event, FormReceipt, Item, User
 
@@ -77,44 +79,75 @@ def check_file(path: Path) -> bytes:
     return blob
 
 
+@dataclass
+class Examined:
+    """A returned form, verified and read: what it decides, for which item, by whom."""
+    token: formtoken.Token
+    item_id: int
+    key: str
+    revision: int
+    creator: str
+    earlier_actors: set[str]  # everyone who fired a transition on the item so far
+    spec: FormSpec
+    option: str
+    why: str
+    transition: str
+    transition_title: str
+    signature_required: bool
+    login: str  # the signer
+    opinion: str
+    signed_on: str
+
+
+def examine(engine: Engine, session: Session, blob: bytes, signer: str | None = None) -> Examined:
+    """Verify a returned form (token, content, not yet applied, not stale) and read its decision
+    and signer; refusals name what is wrong."""
+    token, code, item, spec, returned = _verify(engine, session, blob)
+    done = session.get(FormReceipt, token.form_id)
+    if done is not None:
+        raise Refused(f"form {token.form_id} was already applied by {done.applied_by} at {done.applied_at}",
+                      reason="already_applied")
+    if item.version != token.revision:
+        raise Conflict(
+            f"stale form: it was made for revision {token.revision} of {item.key}, which has moved "
+            f"since ({_last_change(session, item)}); print a new form", reason="stale")
+    option, why = reader.decide(returned.cells.get(spec.decision_label, ""),
+                               returned.cells.get(spec.opinion_label, ""), list(spec.decisions))
+    if option is None:
+        raise Refused(f"ambiguous decision: {why}", reason="ambiguous_decision")
+    login = _signer(session, returned.cells.get(spec.signer_label, ""), signer)
+    definition = registry.pinned(session, item.definition_hash)
+    tr = definition.transitions[spec.decisions[option]]
+    actors = set(session.scalars(select(Event.actor).where(Event.item_id == item.id, Event.seq > 1)))
+    return Examined(token, item.id, item.key, item.version, item.creator, actors, spec, option, why, tr.id, tr.title,
+                    getattr(tr, "signature", None) == "required", login,
+                    returned.cells.get(spec.opinion_label, "").strip(),
+                    returned.cells.get(spec.date_label, "").strip())
+
+
 def ingest_one(engine: Engine, clerk: str, path: Path, signer: str | None = None) -> dict[str, Any]:
     blob = check_file(path)
     with engine.db.read() as session:
-        users.actor(session, clerk)
-        token, code, item, spec, returned = _verify(engine, session, blob)
-        done = session.get(FormReceipt, token.form_id)
-        if done is not None:
-            raise Refused(f"form {token.form_id} was already applied by {done.applied_by} at {done.applied_at}",
-                          reason="already_applied")
-        if item.version != token.revision:
-            raise Conflict(
-                f"stale form: it was made for revision {token.revision} of {item.key}, which has moved "
-                f"since ({_last_change(session, item)}); print a new form", reason="stale")
-        option, why = reader.decide(returned.cells.get(spec.decision_label, ""),
-                                   returned.cells.get(spec.opinion_label, ""), list(spec.decisions))
-        if option is None:
-            raise Refused(f"ambiguous decision: {why}", reason="ambiguous_decision")
-        login = _signer(session, returned.cells.get(spec.signer_label, ""), signer)
-    opinion = returned.cells.get(spec.opinion_label, "").strip()
-    signed_on = returned.cells.get(spec.date_label, "").strip()
-    file_sha = None
+        seen = examine(engine, session, blob, signer)
+        auth = signing.authenticate(session, blob, seen, users.actor(session, clerk))
+    login, file_sha = seen.login, None
 
     def attach(session: Session, row: Item) -> dict[str, Any]:
         nonlocal file_sha
         file_sha = store_blob(session, blob, "evidence")
-        session.add(FormReceipt(form_id=token.form_id, item_id=row.id, file_sha256=file_sha,
+        session.add(FormReceipt(form_id=seen.token.form_id, item_id=row.id, file_sha256=file_sha,
                                 applied_at=engine.now().isoformat(), applied_by=clerk))
-        return {"form": {"id": token.form_id, "file": path.name, "sha256": file_sha, "size": len(blob),
-                         "decision": option,
-                         "read_as": why, "signer": login, "signed_on": signed_on, "ingested_by": clerk}}
+        return {"form": {"id": seen.token.form_id, "file": path.name, "sha256": file_sha, "size": len(blob),
+                         "decision": seen.option, "read_as": seen.why, "signer": login, "signed_on": seen.signed_on,
+                         "ingested_by": clerk, "auth": auth.kind, **auth.record}}
 
     try:
-        view = engine.fire(login, item.key, spec.decisions[option], opinion, expected_version=token.revision,
-                           attach=attach, entered_by=clerk if clerk != login else None)
+        view = engine.fire(login, seen.key, seen.transition, seen.opinion, expected_version=seen.revision,
+                           attach=attach, entered_by=auth.entered_by(clerk, login))
     except IntegrityError:  # another clerk applied the same form a moment ago
-        raise Refused(f"form {token.form_id} was already applied", reason="already_applied") from None
-    return {"file": str(path), "ok": True, "key": view.key, "decision": option, "read_as": why,
-            "transition": spec.decisions[option], "signer": login, "state": view.state,
+        raise Refused(f"form {seen.token.form_id} was already applied", reason="already_applied") from None
+    return {"file": str(path), "ok": True, "key": view.key, "decision": seen.option, "read_as": seen.why,
+            "transition": seen.transition, "signer": login, "auth": auth.kind, "state": view.state,
             "state_title": view.state_title, "evidence_sha256": file_sha}
 
 
