@@ -230,3 +230,32 @@ def test_the_signature_survives_a_libreoffice_resave(gw, engine, workspace, form
     result, [row] = ingest_json(gw, resaved)
     assert result.exit_code == 0 and row["auth"] == "signed", row
     assert last_event(engine, key).form_signature == "valid"
+
+
+def test_signature_required_refuses_an_entry_but_takes_a_signed_form(gw, engine, workspace, tmp_path):
+    """A definition that marks 签发 `signature: required`: the office's 代录 is refused, naming the
+    way to sign; the same form signed by the 局长 is applied."""
+    custom = workspace.definitions_dir / "plan.yaml"
+    text = custom.read_text(encoding="utf-8")
+    marked = text.replace("  approve:\n    title: 签发\n", "  approve:\n    title: 签发\n    signature: required\n", 1)
+    assert marked != text
+    custom.write_text(marked, encoding="utf-8")
+    key = to_approve(engine)
+    path = write(tmp_path / "returned", "form.docx", signed(engine, workspace, key))
+    row = assert_refused(gw, workspace, path, "signature_required", 1)
+    assert "gongwen sign" in row["message"]
+    assert sign(gw, path).exit_code == 0
+    result, [row] = ingest_json(gw, path)
+    assert result.exit_code == 0 and row["auth"] == "signed", row
+
+
+def test_workflows_validate_checks_the_signature_key(gw, workspace, tmp_path):
+    bad = tmp_path / "plan.yaml"
+    from workflow.store.workspace import shipped_dir
+
+    text = (shipped_dir("definitions") / "plan.yaml").read_text(encoding="utf-8")
+    marked = text.replace("  approve:\n    title: 签发\n", "  approve:\n    title: 签发\n    signature: maybe\n", 1)
+    bad.write_text(marked, encoding="utf-8")
+    result = gw("workflows", "validate", bad)
+    assert result.exit_code == 4 and "signature must be required or optional" in result.output, result.output
+    assert f"{bad}:" in result.output

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workflow.commands.app import App, parse_sets
+from workflow.inputs import check_item_key, check_text
 
 if TYPE_CHECKING:  # the engine's results, for the annotations (imported when used, not at startup)
     from workflow.engine.views import ItemDocuments, ItemHistory, ItemSummary, ItemView, Worklist
@@ -16,16 +17,20 @@ if TYPE_CHECKING:  # the engine's results, for the annotations (imported when us
 @click.argument("workflow_id", metavar="WORKFLOW")
 @click.option("--title", help="The item's title.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set a field (repeatable; list.N.sub=V).")
-@click.option("--from", "source", type=click.Path(dir_okay=False), help="Fields from a .yaml or .json file.")
+@click.option("--from", "source", metavar="FILE", help="Fields from a .yaml or .json file.")
 @click.option("-m", "--comment", default="", help="A comment for the history.")
 @click.pass_obj
 def new(app: App, workflow_id: str, title: str | None, sets: tuple[str, ...], source: str | None,
         comment: str) -> None:
     """Create an item of WORKFLOW in its initial state."""
-    from workflow.engine.admin import read_values
+    from workflow.definition.valuefile import read_values
 
+    if title is not None:
+        check_text(title, "--title", multiline=False)
+    check_text(comment, "comment")
+    pairs = parse_sets(sets)
     values = read_values(source) if source else {}
-    view: ItemView = app.engine.create(app.login, workflow_id, title, values, parse_sets(sets), comment)
+    view: ItemView = app.engine.create(app.login, workflow_id, title, values, pairs, comment)
     app.emit(view.to_json(), f"created {view.key} ({view.workflow_title}): {view.title} "
                              f"→ {view.state} ({view.state_title})")
 
@@ -37,7 +42,7 @@ def show(app: App, key: str) -> None:
     """Show an item: fields, state, what you may do, history."""
     from workflow.commands.present import item_text
 
-    view: ItemView = app.engine.show(app.login, key)
+    view: ItemView = app.engine.show(app.login, check_item_key(key))
     app.emit(view.to_json(), item_text(view))
 
 
@@ -51,7 +56,9 @@ def show(app: App, key: str) -> None:
 def do_transition(app: App, key: str, transition: str, comment: str, sets: tuple[str, ...],
                   expect_version: int | None) -> None:
     """Fire TRANSITION on ITEM as the acting user."""
-    view: ItemView = app.engine.fire(app.login, key, transition, comment, parse_sets(sets), expect_version)
+    check_text(comment, "comment")
+    pairs = parse_sets(sets)
+    view: ItemView = app.engine.fire(app.login, check_item_key(key), transition, comment, pairs, expect_version)
     numbers = "".join(f"; {n}: {v}" for n, v in view.numbers.items())
     app.emit(view.to_json(), f"{view.key}: {transition} → {view.state} ({view.state_title}){numbers}")
 
@@ -88,7 +95,7 @@ def history(app: App, key: str) -> None:
     """The history of an item: who did what, when, with comments and changes."""
     from workflow.commands.present import history_text
 
-    found: ItemHistory = app.engine.history(app.login, key)
+    found: ItemHistory = app.engine.history(app.login, check_item_key(key))
     app.emit(found.to_json(), f"{found.key}  {found.title}\n{history_text(found.history)}")
 
 
@@ -104,7 +111,7 @@ def docs(app: App, key: str, export_dir: str | None, pdf: bool) -> None:
     from workflow.commands.present import table
     from workflow.documents.produce import document_path, export
 
-    found: ItemDocuments = app.engine.documents(app.login, key, with_bytes=bool(export_dir or pdf))
+    found: ItemDocuments = app.engine.documents(app.login, check_item_key(key), with_bytes=bool(export_dir or pdf))
     rows = list(found.documents)
     data: dict[str, Any] = {"key": found.key, "documents": rows}
     if export_dir or pdf:

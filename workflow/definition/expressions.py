@@ -1,4 +1,5 @@
-"""Guard and worklist expressions: jinja2 expressions compiled once in a sandbox."""
+"""Guard and worklist expressions: jinja2 expressions compiled once in the bounded sandbox
+(sandbox.py: `9**(9**9)` is refused, not folded at compile time, and an evaluation has a budget)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ KNOWN_NAMES = frozenset({"item", "fields", "user", "params", "today", "now"})
 
 @lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from workflow.definition.sandbox import BoundedImmutableSandbox
 
-    return ImmutableSandboxedEnvironment()
+    return BoundedImmutableSandbox()
 
 
 def check(source: str) -> str | None:
@@ -42,7 +43,10 @@ def compile_expression(source: str) -> Any:
 
 def evaluate(source: str, context: dict) -> tuple[bool, str | None]:
     """Evaluate to (truthy, error message or None); an error counts as false."""
+    from workflow.definition.sandbox import bounded
+
     try:
-        return bool(compile_expression(source)(**context)), None
+        with bounded():
+            return bool(compile_expression(source)(**context)), None
     except Exception as exc:  # the sandbox raises SecurityError, TypeError, ... on bad data
         return False, f"{type(exc).__name__}: {exc}"

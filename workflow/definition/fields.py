@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from workflow import inputs
 from workflow.errors import BadInput
 
 TYPES = ("text", "integer", "decimal", "date", "choice", "boolean", "list")
@@ -42,8 +43,8 @@ class Field:
             return None
         try:
             parsed = getattr(self, "_parse_" + self.type)(value, where)
-        except (ValueError, InvalidOperation, TypeError):
-            raise BadInput(f"{where} ({self.label}): {value!r} is not a valid {self.type}") from None
+        except (ValueError, InvalidOperation, TypeError, RecursionError):
+            raise BadInput(f"{where} ({self.label}): {_short(value)} is not a valid {self.type}") from None
         self._check_bounds(parsed, where)
         return parsed
 
@@ -57,7 +58,13 @@ class Field:
             raise BadInput(f"{where} ({self.label}): {parsed} is above the maximum {self.maximum}")
 
     def _parse_text(self, value: Any, where: str) -> str:
-        return str(value)
+        if isinstance(value, (list, dict)):  # a YAML/JSON structure is not text
+            raise ValueError
+        text = str(value)
+        problem = inputs.text_problem(text)  # refused now, not at every later render
+        if problem:
+            raise BadInput(f"{where} ({self.label}): {problem}", reason="bad_value")
+        return text
 
     def _parse_integer(self, value: Any, where: str) -> int:
         if isinstance(value, bool):
@@ -102,6 +109,9 @@ class Field:
 
     def _parse_list(self, value: Any, where: str) -> list[dict[str, Any]]:
         if isinstance(value, str):
+            if inputs.bracket_depth(value) > inputs.MAX_DEPTH:
+                raise BadInput(f"{where} ({self.label}): nested more than {inputs.MAX_DEPTH} levels deep",
+                               reason="bad_value")
             value = json.loads(value) if value.strip().startswith("[") else _yaml_list(value)
         if not isinstance(value, list):
             raise ValueError
@@ -123,6 +133,16 @@ class Field:
                 raise BadInput(f"{where}.{name} ({sub.label}) is required")
             out[name] = value
         return out
+
+
+def _short(value: Any) -> str:
+    """A value for a message: its repr, at most about 80 characters and 3 levels deep."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = 80
+    shortener.maxlevel = 3
+    return shortener.repr(value)
 
 
 def _yaml_list(text: str) -> Any:
@@ -182,7 +202,18 @@ def apply_sets(fields: dict, schema: dict[str, Field], sets: Iterable[tuple[str,
     for name in touched:
         if schema[name].type == "list" and fields[name]:
             fields[name] = [schema[name].parse_record(r, f"{name}.{i}") for i, r in enumerate(fields[name], 1)]
+    check_item_size(fields)
     return fields
+
+
+def check_item_size(fields: dict, limit: int | None = None) -> None:
+    """All of an item's fields together: at most `limit` bytes as JSON (UTF-8), by default
+    inputs.MAX_ITEM_BYTES as it is when called."""
+    limit = inputs.MAX_ITEM_BYTES if limit is None else limit
+    size = len(json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8"))
+    if size > limit:
+        raise BadInput(f"the item's fields are too large ({size / 1048576:.1f} MB as JSON; the limit is "
+                       f"{limit / 1048576:.0f} MB)", reason="too_large")
 
 
 def is_empty(value: Any) -> bool:

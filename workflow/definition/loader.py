@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from workflow import inputs
 from workflow.canonical import canonical_hash
 from workflow.definition import expressions, yamlsrc
-from workflow.definition.fields import TYPES, Field
+from workflow.definition.fields import Field
+from workflow.definition.fieldspecs import build_field, plain
 from workflow.definition.model import (
     BUILTIN_ROLES,
     CREATE,
@@ -25,14 +27,16 @@ from workflow.definition.model import (
     Worklist,
     template_name_problem,
 )
-from workflow.errors import DefinitionError
+from workflow.errors import BadInput, DefinitionError
 
 
 class Builder:
     """Turns the parsed YAML into a Definition, collecting problems with their lines."""
 
-    def __init__(self, doc: Any, filename: str, templates_dir: str | Path | None, trusted: bool = False) -> None:
+    def __init__(self, doc: Any, filename: str, templates_dir: str | Path | None, trusted: bool = False,
+                 file_stem: str | None = None) -> None:
         self.trusted = trusted
+        self.file_stem = file_stem
         self.doc = doc
         self.filename = filename
         self.templates_dir = Path(templates_dir) if templates_dir else None
@@ -77,6 +81,9 @@ class Builder:
         if wf_id and not ID_PATTERN.fullmatch(wf_id):
             self.problem(doc.line_of("id"), f"bad id {wf_id!r} (lowercase letters, digits, _)")
             wf_id = ""  # never a folder name (templates_docx/<id>/)
+        elif wf_id and self.file_stem is not None and wf_id != self.file_stem:
+            self.problem(doc.line_of("id"), f"id {wf_id!r} does not match the file name {self.file_stem}.yaml "
+                                            "(a definition is found by its file name)")
         key_prefix = str(doc.get("key_prefix") or "")
         if key_prefix and not self.trusted and not KEY_PREFIX_PATTERN.fullmatch(key_prefix):
             self.problem(doc.line_of("key_prefix"), f"bad key_prefix {key_prefix!r} (an uppercase letter, "
@@ -97,7 +104,7 @@ class Builder:
             self.problem(doc.line_of("initial"), f"unknown state {initial!r} as initial")
         definition = Definition(
             id=wf_id, title=str(doc.get("title") or ""), key_prefix=key_prefix,
-            initial=initial, roles=self.roles, params=_plain(doc.get("params") or {}),
+            initial=initial, roles=self.roles, params=plain(doc.get("params") or {}),
             fields=fields, states=states, transitions=transitions, worklists=worklists,
             numbers=numbers, description=str(doc.get("description") or ""),
             item_title=self.check_item_title(doc, fields))
@@ -127,37 +134,7 @@ class Builder:
         return source
 
     def build_field(self, name: str, spec: Any, line: int, nested: bool = False) -> Field | None:
-        if not isinstance(spec, yamlsrc.LineDict):
-            self.problem(line, f"field {name!r} must be a mapping with a type")
-            return None
-        ftype = spec.get("type")
-        if ftype not in TYPES or (nested and ftype == "list"):
-            allowed = [t for t in TYPES if not (nested and t == "list")]
-            self.problem(spec.line_of("type"), f"field type unknown: {ftype!r} for {name!r} "
-                                               f"(one of {', '.join(allowed)})")
-            return None
-        for key in spec:
-            if key not in {"type", "label", "required", "choices", "default", "min", "max", "fields"}:
-                self.problem(spec.line_of(key), f"unknown key {key!r} in field {name!r}")
-        result = Field(name=name, type=ftype, label=str(spec.get("label") or name),
-                       required=bool(spec.get("required")), choices=list(spec.get("choices") or []),
-                       minimum=spec.get("min"), maximum=spec.get("max"))
-        if ftype == "choice" and not result.choices:
-            self.problem(spec.line, f"field {name!r} of type choice needs choices")
-        if ftype == "list":
-            subs = self.mapping(spec.get("fields"), spec.line_of("fields"), f"fields of {name!r}")
-            if not subs:
-                self.problem(spec.line, f"field {name!r} of type list needs fields")
-            for sub_name, sub_spec in subs.items():
-                sub = self.build_field(sub_name, sub_spec, subs.line_of(sub_name), nested=True)
-                if sub:
-                    result.record[sub_name] = sub
-        if spec.get("default") is not None:
-            try:
-                result.default = result.parse(_plain(spec["default"]))
-            except Exception as exc:
-                self.problem(spec.line_of("default"), f"bad default for {name!r}: {getattr(exc, 'message', exc)}")
-        return result
+        return build_field(self, name, spec, line, nested)
 
     def build_fields(self, raw: Any) -> dict[str, Field]:
         out = {}
@@ -217,7 +194,7 @@ class Builder:
                           numbers: dict[str, NumberSpec], wf_id: str) -> dict[str, Transition]:
         out = {}
         known = {"title", "from", "to", "roles", "permissions", "distinct_from", "require", "fields",
-                 "comment", "when", "when_message", "assign", "templates", "trigger", "form"}
+                 "comment", "when", "when_message", "assign", "templates", "trigger", "form", "signature"}
         for tid, spec in raw.items():
             line = raw.line_of(tid)
             spec = self.mapping(spec, line, f"transition {tid!r}")
@@ -268,6 +245,9 @@ class Builder:
             trigger = spec.get("trigger", "user")
             if trigger not in ("user", "automatic"):
                 self.problem(spec.line_of("trigger"), "trigger must be user or automatic")
+            signature = spec.get("signature", "optional")
+            if signature not in ("required", "optional"):
+                self.problem(spec.line_of("signature"), "signature must be required or optional")
             out[tid] = Transition(
                 id=tid, title=str(spec.get("title") or tid), sources=sources,
                 target=str(target) if target is not None else None, roles=roles,
@@ -275,7 +255,7 @@ class Builder:
                 distinct_from=distinct, require=require, fields=own_fields,
                 comment_required=comment == "required", when=when,
                 when_message=spec.get("when_message"), assign=assign, templates=templates,
-                automatic=trigger == "automatic",
+                automatic=trigger == "automatic", signature_required=signature == "required",
                 form=self.build_form(spec, templates, tid))
         for tid, tr in out.items():  # decisions must be exits of the state(s) the form waits in
             if tr.form:
@@ -363,33 +343,30 @@ class Builder:
                 self.problem(line, f"state {sid!r} has no exit (mark it final: true if intended)")
 
 
-def _plain(value: Any) -> Any:
-    """Strip the line-tracking containers (for params, defaults and the canonical hash)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def load_file(path: str | Path, templates_dir: str | Path | None = None) -> Definition:
+    """Read and check a definition file: a regular file of at most MAX_FILE_BYTES, whose id is
+    its file name (`plan.yaml` holds `id: plan`), as the workspace finds definitions."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = inputs.read_regular_file(path, label="").decode("utf-8")
+    except BadInput as exc:
+        raise DefinitionError([f"{path}:1: {exc.message}"]) from None
+    except UnicodeDecodeError as exc:
         raise DefinitionError([f"{path}:1: cannot read: {exc}"]) from None
-    return parse(text, str(path), templates_dir)
+    return parse(text, str(path), templates_dir, file_stem=path.stem)
 
 
 def parse(text: str, filename: str, templates_dir: str | Path | None = None,
-          trusted: bool = False) -> Definition:
+          trusted: bool = False, file_stem: str | None = None) -> Definition:
     """Parse and check a definition. `trusted` (a version read back from the database, checked
-    when it was stored) skips compiling the expressions, which keeps jinja2 off the read path."""
+    when it was stored) skips compiling the expressions, which keeps jinja2 off the read path,
+    and keeps loading what later checks refuse (keys that are not text, unusable min/max).
+    `file_stem`: the id the file name asks for."""
     try:
-        doc = yamlsrc.load(text, filename)
+        doc = yamlsrc.load(text, filename, text_keys=not trusted)
     except ValueError as exc:
         raise DefinitionError([str(exc)]) from None
-    builder = Builder(doc, filename, templates_dir, trusted)
+    builder = Builder(doc, filename, templates_dir, trusted, file_stem)
     definition = builder.build()
     if builder.problems:
         raise DefinitionError(builder.problems)

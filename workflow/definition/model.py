@@ -59,6 +59,7 @@ class Transition:
     templates: list = field(default_factory=list)
     automatic: bool = False
     form: FormSpec | None = None  # the approval form this transition hands out
+    signature_required: bool = False  # decided from a form: only the signer's own signature, never 代录
 
     def target_from(self, state: str) -> str:
         return self.target or state

@@ -28,7 +28,9 @@ _PART_LABELS = [(re.compile(r"^word/document\.xml$"), "body"),
                 (re.compile(r"^docProps/custom\.xml$"), "custom properties")]
 _CACHE: dict[tuple, CompiledTemplate] = {}
 _CACHE_SIZE = 256
+MAX_TEMPLATE_BYTES = 64 * 1024 * 1024
 _current_render: contextvars.ContextVar = contextvars.ContextVar("gongwen_render")
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _STRICT_PARSER = etree.XMLParser(recover=False, resolve_entities=False, no_network=True, huge_tree=True)
 
 
@@ -55,9 +57,9 @@ def part_label(name: str) -> str | None:
 def _environments(strict: bool) -> list[Any]:
     from jinja2 import Undefined
     from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import SandboxedEnvironment
     from markupsafe import Markup, escape
 
+    from workflow.definition.sandbox import BoundedSandbox
     from workflow.documents.cnformat import FILTERS
 
     class SandboxUndefined(Undefined):
@@ -80,7 +82,7 @@ def _environments(strict: bool) -> list[Any]:
         return value
 
     def finalize_word(value: Any) -> Any:
-        value = undefined_check(value)
+        value = finalize_plain(value)
         if hasattr(value, "__html__"):
             return value
         text = str(value)
@@ -88,13 +90,17 @@ def _environments(strict: bool) -> list[Any]:
             return Markup(str(escape(text)).replace("\r\n", "\n").replace("\n", _BR).replace("\t", _TAB))
         return value
 
-    envs = []
-    for finalize in (finalize_word, undefined_check):
-        env = SandboxedEnvironment(autoescape=True, finalize=finalize, keep_trailing_newline=True,
-                                   undefined=SandboxUndefined)
-        env.filters.update(FILTERS)
-        envs.append(env)
-    return envs
+    def finalize_plain(value: Any) -> Any:
+        value = undefined_check(value)
+        if isinstance(value, str) and _NOT_IN_XML.search(value):
+            # what no XML part can hold (stored before values were checked): U+FFFD, not a broken file
+            cleaned = _NOT_IN_XML.sub("\ufffd", value)
+            return Markup(cleaned) if hasattr(value, "__html__") else cleaned
+        return value
+
+    return [BoundedSandbox(autoescape=True, finalize=finalize, keep_trailing_newline=True,
+                           undefined=SandboxUndefined, filters=FILTERS)
+            for finalize in (finalize_word, finalize_plain)]
 
 
 @dataclass
@@ -126,10 +132,13 @@ class CompiledTemplate:
         return names - set(env.globals)
 
     def render(self, context: dict) -> bytes:
+        from workflow.definition.sandbox import bounded
+
         state = _RenderState(self)
         token = _current_render.set(state)
         try:
-            rendered = {name: self._render_part(part, context, state) for name, part in self.parts.items()}
+            with bounded():  # one budget of work and time for all the parts of the document
+                rendered = {name: self._render_part(part, context, state) for name, part in self.parts.items()}
         finally:
             _current_render.reset(token)
         rendered.update(state.changed_members())
@@ -141,15 +150,17 @@ class CompiledTemplate:
     def _render_part(self, part: _Part, context: dict, state: _RenderState) -> bytes:
         from jinja2 import TemplateError as JinjaError
 
+        from workflow.definition.sandbox import LimitExceeded, render
+
         state.part = part.name
         try:
-            text = part.template.render(context)
+            text = render(part.template, context)
         except (JinjaError, TypeError, ValueError, AttributeError, KeyError, IndexError,
-                ZeroDivisionError, ArithmeticError, BadInput) as exc:
+                ZeroDivisionError, ArithmeticError, BadInput, RecursionError, MemoryError) as exc:
             if isinstance(exc, TemplateError):
                 raise
             lineno = _template_lineno(exc, part.name)
-            raise TemplateError(self.name, part.label, f"{type(exc).__name__}: {exc}",
+            raise TemplateError(self.name, part.label, _problem(exc, LimitExceeded),
                                 docx_xml.paragraph_text(part.source, lineno)) from None
         if part.word:
             text = docx_xml.strip_line_marks(text)
@@ -159,6 +170,16 @@ class CompiledTemplate:
         except etree.XMLSyntaxError as exc:
             raise TemplateError(self.name, part.label, f"the rendered XML is not well-formed: {exc}") from None
         return data
+
+
+def _problem(exc: BaseException, limit: type) -> str:
+    if isinstance(exc, limit):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory: the template builds too large a value"
+    if isinstance(exc, RecursionError):
+        return "recursion too deep (a macro or a loop that calls itself?)"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _template_lineno(exc: BaseException, filename: str) -> int:
@@ -172,7 +193,13 @@ def _template_lineno(exc: BaseException, filename: str) -> int:
 
 def compile_template(source: str | Path | bytes, name: str | None = None, strict: bool = True) -> CompiledTemplate:
     """Compile a .docx template (a path or its bytes), cached by sha256."""
-    blob = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    if not isinstance(source, bytes):
+        from workflow.inputs import read_regular_file
+
+        source = Path(source)  # a regular file of bounded size: never a FIFO or a device
+        blob = read_regular_file(source, MAX_TEMPLATE_BYTES)
+    else:
+        blob = source
     name = name or (Path(source).name if not isinstance(source, bytes) else "template.docx")
     digest = hashlib.sha256(blob).hexdigest()
     cached = _CACHE.get((digest, strict, name))
@@ -214,6 +241,8 @@ def _compile_part(name: str, member: str, label: str, content: bytes, word_env: 
     except TemplateSyntaxError as exc:
         raise TemplateError(name, label, f"syntax error: {exc.message}",
                             docx_xml.paragraph_text(source, exc.lineno)) from None
+    except (RecursionError, MemoryError):
+        raise TemplateError(name, label, "the template is nested too deeply to compile") from None
     template = env.template_class.from_code(env, code, env.make_globals(None), None)
     return _Part(name=member, label=label, source=source, template=template, word=word)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,27 +127,3 @@ def check_templates(workspace: Workspace | None, directory: str | None = None) -
         raise BadInput(f"{len(bad)} of {len(report)} templates have problems", report=report)
     return report
 
-
-def read_values(source: str) -> dict[str, Any]:
-    """Field values from a .yaml or .json file (a mapping of field name to value)."""
-    from workflow.definition import yamlsrc
-
-    path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read: {exc}") from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            data = yamlsrc.load_plain(text)
-        else:
-            raise BadInput(f"{path}: --from takes a .yaml or .json file")
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise BadInput(f"{path}: not valid {path.suffix[1:]}: {exc}") from None
-    except Exception as exc:  # yaml errors
-        raise BadInput(f"{path}: not valid YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(data, dict):
-        raise BadInput(f"{path}: must hold a mapping of field names to values")
-    return json.loads(json.dumps(data, default=str))

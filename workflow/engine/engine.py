@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from workflow import inputs
 from workflow.definition.fields import apply_sets
 from workflow.definition.model import CREATE, Definition, Transition, Worklist
 from workflow.documents import produce as documents
@@ -59,6 +60,7 @@ class Engine:
     # -- loading ----------------------------------------------------------------------------
     @staticmethod
     def get_item(session: Session, key: str) -> Item:
+        inputs.check_item_key(key)  # a number the database cannot hold is no item (not an overflow)
         item = session.scalars(select(Item).where(Item.key == key)).first()
         if item is None and key.isdigit():
             item = session.get(Item, int(key))
@@ -83,6 +85,8 @@ class Engine:
     def create(self, login: str, workflow_id: str, title: str | None = None,
                values: dict[str, Any] | None = None, sets: Sets = (), comment: str = "") -> views.ItemView:
         definition = registry.current(self.ws, workflow_id)
+        if title:
+            inputs.check_text(title, "title", multiline=False)
         now = self.now()
         out = documents.Rendered()
         signer = self._signer(login)  # before the lock: a missing key or passphrase changes nothing

@@ -25,6 +25,7 @@ from workflow.engine import registry, users
 from workflow.errors import BadInput, Conflict, GongwenError, Refused
 from workflow.forms import read as reader
 from workflow.forms import signing
+from workflow.inputs import read_regular_file
 from workflow.store.blobs import store_blob
 from workflow.store.orm import Event, FormReceipt, Item, User
 
@@ -48,17 +49,7 @@ def collect(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def check_file(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise BadInput(f"cannot read: {exc.strerror}", reason="unreadable") from None
-    if size > MAX_BYTES:
-        raise BadInput(f"too large for a form ({size / 1048576:.1f} MB; the limit is "
-                       f"{MAX_BYTES // 1048576} MB)", reason="too_large")
-    try:
-        blob = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read: {exc.strerror}", reason="unreadable") from None
+    blob = read_regular_file(path, MAX_BYTES, label="")  # never a FIFO or a device; the size checked first
     if path.suffix.lower() != ".docx" or not blob.startswith(b"PK"):
         raise BadInput("not a .docx file (Word 2007 or later)", reason="not_docx")
     try:
@@ -120,7 +111,7 @@ def examine(engine: Engine, session: Session, blob: bytes, signer: str | None = 
     tr = definition.transitions[spec.decisions[option]]
     actors = set(session.scalars(select(Event.actor).where(Event.item_id == item.id, Event.seq > 1)))
     return Examined(token, item.id, item.key, item.version, item.creator, actors, spec, option, why, tr.id, tr.title,
-                    getattr(tr, "signature", None) == "required", login,
+                    tr.signature_required, login,
                     returned.cells.get(spec.opinion_label, "").strip(),
                     returned.cells.get(spec.date_label, "").strip())
 
