@@ -5,10 +5,13 @@ share the helpers above them.
 
 Every form starts with a title line (issuer + form name) and the item key, then Word tables whose
 label cells hold exactly the label text, with the value in the next cell, so a returned form can
-be read back by label. Earlier opinions come from ``history``; the current step from ``event``.
+be read back by label. Earlier opinions come from ``history``; the current step from ``event``;
+the step that sent the item up for decision (核稿, 审核, 初审) from ``review``; and, on the copy
+filed with a decision (签发, 审定), the decision read from the returned form from ``decision``.
 """
 
 from _gbt9704 import (
+    CHECK_FONT,
     GREY,
     HEITI,
     KAITI,
@@ -40,7 +43,8 @@ TEAM_INLINE = ("{% for m in team or [] %}{{ m.name }}（{{ m.role or '成员' }}
                "{% if not loop.last %}、{% endif %}{% endfor %}")
 LEADER = "{% for m in team or [] if m.role == '组长' %}{{ m.name }}{% endfor %}"
 SELF_TOTAL = "{{ (self_scores or [])|map(attribute='score')|select|map('float')|sum|round(1) }}"
-FORWARDS = "{%p set fw = (history or [])|selectattr('transition', 'equalto', 'forward')|list %}"
+REVIEWER = "{{ review.actor_name if review else '' }}"
+REVIEW_DATE = "{{ review.date|cn_date if review else '' }}"
 
 
 def date(field):
@@ -95,20 +99,6 @@ def summary(t, workflow):
         fields(t, *pairs)
 
 
-def event_rows(t, what="办理"):
-    """The current step: its title, date, actor and opinion."""
-    fields(t, (what + "环节", "{{ event.transition_title }}"), (what + "日期", TODAY))
-    fields(t, (what + "人", ACTOR))
-    fields(t, (what + "意见", "{{ event.comment or '' }}"), height=900)
-
-
-def opinions(events="fw"):
-    """A cell listing earlier opinions (one paragraph each), then an empty line."""
-    return ["{%%p for h in %s %%}" % events,
-            "{{ h.comment or '同意' }}（{{ h.actor_name }}，{{ h.date|cn_date }}）",
-            "{%p endfor %}", ""]
-
-
 DECISIONS = ("同意", "不同意", "退回修改")
 
 
@@ -121,12 +111,25 @@ def decision_options():
     return tuple(pieces)
 
 
-def approval_rows(t, decision="审批意见", signer="签批人"):
-    """The decision block read back from a returned form: the ticked option (checkboxes), the
-    opinion box (room for about three handwritten lines), the signer and the date (empty)."""
-    fields(t, (decision, decision_options()))
-    fields(t, ("领导批示", ""), height=1800)
-    fields(t, (signer, ""), ("日期", ""))
+def decision_marks():
+    """☑同意　☐不同意　☐退回修改 as plain text, ☑ on the option ``decision`` took."""
+    pieces = []
+    for i, option in enumerate(DECISIONS):
+        pieces += [R("{{ '☑' if decision.option == '%s' else '☐' }}" % option, CHECK_FONT),
+                   option + ("　" if i < len(DECISIONS) - 1 else "")]
+    return tuple(pieces)
+
+
+def approval_rows(t, decision="审批意见", signer="签批人", date_label="日期"):
+    """The decision block read back from a returned form: the options (checkboxes), the opinion
+    box (room for about three handwritten lines), the signer and the date, empty on the form
+    handed out; on the copy filed with the decision, what the form said: the option taken ticked
+    (☑, the others ☐), the 批示, the signer's name and the date."""
+    fields(t, (decision, ["{%p if decision %}", decision_marks(), "{%p else %}", decision_options(),
+                          "{%p endif %}"]))
+    fields(t, ("领导批示", "{{ decision.opinion if decision else '' }}"), height=1800)
+    fields(t, (signer, "{{ decision.signer_name if decision else '' }}"),
+           (date_label, "{{ decision.date|cn_date if decision else '' }}"))
 
 
 def form_footer(doc, decision="审批意见"):
@@ -139,7 +142,9 @@ def form_footer(doc, decision="审批意见"):
     custom_property(doc, "gongwen_token", "{{ form.token if form else '' }}")
 
 
-def history_table(doc, widths=(700, 1900, 1900, 2944, 1400)):
+def history_table(doc, widths=(700, 1900, 1900, 2944, 1400), current=False):
+    """办理记录: the earlier steps, and with ``current`` the step being recorded as the last row
+    (for the forms that have no rows of their own for it)."""
     caption(doc, "办理记录")
     t = table(doc, list(widths), small=True)
     row(t, "序号", "办理环节", "办理人", "意见", "日期", header=True)
@@ -148,13 +153,18 @@ def history_table(doc, widths=(700, 1900, 1900, 2944, 1400)):
         "{{ h.actor_name }}{% if h.actor_title %}（{{ h.actor_title }}）{% endif %}",
         "{{ h.comment or '' }}", "{{ h.date|cn_date if h.date else '' }}")
     tag_row(t, "{%tr endfor %}")
+    if current:
+        row(t, "{{ (history or [])|length + 1 }}", "{{ event.transition_title }}", ACTOR,
+            "{{ event.comment or '' }}", TODAY)
 
 
 # --- plan -----------------------------------------------------------------------------------------
 def plan_draft_sheet():
-    """发文稿纸: the approval sheet of an outgoing document (核稿, 签发, 会签, 印制)."""
+    """发文稿纸: the approval sheet of an outgoing document (核稿, 签发, 会签, 印制). The 核稿 rows
+    hold the reviewer's step (``review``), also on the sheet the reviewer's own step hands out;
+    the 签发 rows are the supervisor's (empty on the form, the decision on the filed copy); the
+    steps themselves are listed in 办理记录, the current one last."""
     doc = form_doc("发文稿纸", "工作计划")
-    tag(doc, FORWARDS)
     t = table(doc, FORM)
     fields(t, ("标题", "{{ title or '' }}"))
     fields(t, ("发文字号", "{{ numbers.doc_number or (settings.issuer_code or '') ~ '〔' ~ "
@@ -164,16 +174,14 @@ def plan_draft_sheet():
     fields(t, ("拟稿人", "{{ item.creator_name }}"),
            ("拟稿日期", "{{ (history[0].date if history else event.date)|cn_date }}"))
     fields(t, ("联系电话", text("drafter_phone")), ("公开属性", text("publicity")))
-    fields(t, ("核稿意见", opinions()), height=900)
-    fields(t, ("核稿人", "{{ fw[-1].actor_name if fw else '' }}"),
-           ("核稿日期", "{{ fw[-1].date|cn_date if fw else '' }}"))
-    approval_rows(t, "签发意见", "签发人")
+    fields(t, ("核稿意见", "{{ (review.opinion or '同意') if review else '' }}"), height=900)
+    fields(t, ("核稿人", REVIEWER), ("核稿日期", REVIEW_DATE))
+    approval_rows(t, "签发意见", "签发人", "签发日期")
     fields(t, ("会签", ""), height=700)
     fields(t, ("主送", text("main_to")))
     fields(t, ("抄送", text("cc")))
     fields(t, ("印制份数", text("copies")), ("印发日期", date("issue_date")))
-    event_rows(t)
-    history_table(doc)
+    history_table(doc, current=True)
     form_footer(doc, "签发意见")
     return doc
 
@@ -252,9 +260,9 @@ def recheck(_workflow="clean_school"):
 
 
 def approval_sheet(workflow):
-    """审批表: item summary, earlier opinions, the decision block, the current step, history."""
+    """审批表: item summary, the opinion of the step that sent it up (``review``), the decision
+    block (empty on the form, the decision on the filed copy), the history with the current step."""
     doc = form_doc("审批表", WORKFLOW_TITLES[workflow], "{{ item.workflow_title }}审批表")
-    tag(doc, FORWARDS)
     t = table(doc, FORM)
     fields(t, ("事项", "{{ item.title }}"))
     if workflow == "inspection":
@@ -266,7 +274,8 @@ def approval_sheet(workflow):
         fields(t, ("总体评价", text("overall")), height=900)
         fields(t, ("存在问题", "共{{ (findings or [])|length }}项，其中重大问题{{ (findings or [])|"
                            "selectattr('severity', 'equalto', '重大')|list|length }}项"))
-        fields(t, ("审核意见", opinions()), height=900)
+        fields(t, ("审核意见", "{{ (review.opinion or '同意') if review else '' }}"), height=900)
+        fields(t, ("审核人", REVIEWER), ("审核日期", REVIEW_DATE))
     else:
         fields(t, ("学校名称", "{{ school or '' }}"))
         fields(t, ("学段", text("stage")), ("认定级别", text("level")))
@@ -275,16 +284,15 @@ def approval_sheet(workflow):
                ("一票否决项", "{% if (veto_items or [])|selectattr('hit')|list %}存在"
                          "{% else %}无{% endif %}"))
         fields(t, ("初审意见", text("county_opinion")), height=900)
-        fields(t, ("推荐排序", text("county_rank")),
-               ("初审人", "{{ fw[-1].actor_name if fw else '' }}"))
+        fields(t, ("初审人", REVIEWER), ("初审日期", REVIEW_DATE))
+        fields(t, ("推荐排序", text("county_rank")))
         fields(t, ("评估组", text("city_team")))
         fields(t, ("实地查验日期", date("city_date")), ("评估得分", num("city_score")))
         fields(t, ("评估意见", text("city_opinion")), height=900)
         fields(t, ("公示期", "{% if publicity_start %}{{ publicity_start|cn_date }}至"
                           "{{ publicity_end|cn_date if publicity_end else '' }}{% endif %}"))
     approval_rows(t)
-    event_rows(t)
-    history_table(doc)
+    history_table(doc, current=True)
     form_footer(doc)
     return doc
 
@@ -422,3 +430,22 @@ def application():
     history_table(doc)
     return doc
 
+
+
+def county_recommendation():
+    """初审推荐表: the county's pre-review sent up with the application (初审通过). Not an
+    approval form: the city's decision is taken on the 审批表 handed out after its assessment."""
+    doc = form_doc("初审推荐表", "清廉学校认定", "清廉学校认定初审推荐表")
+    t = table(doc, FORM)
+    summary(t, "clean_school")
+    fields(t, ("联系人及电话", text("contact")))
+    fields(t, ("自评总分", SELF_TOTAL),
+           ("一票否决项", "{% if (veto_items or [])|selectattr('hit')|list %}存在"
+                     "{% else %}无{% endif %}"))
+    fields(t, ("佐证材料清单", text("evidence")), height=900)
+    fields(t, ("初审意见", text("county_opinion")), height=1400)
+    fields(t, ("推荐排序", text("county_rank")), ("推荐日期", TODAY))
+    fields(t, ("初审人", ACTOR))
+    fields(t, ("初审说明", "{{ event.comment or '' }}"), height=900)
+    history_table(doc)
+    return doc

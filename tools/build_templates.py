@@ -1,6 +1,6 @@
 """Generate the Word templates of the shipped workflows.
 
-Over 400 lines: one small builder per shipped template (29 of them) and the command that writes
+Over 400 lines: one small builder per shipped template (30 of them) and the command that writes
 them; split per workflow, each file would import the same helpers.
 
 Run from the repository root::
@@ -14,8 +14,10 @@ the committed files). A declared name without a builder is an error. The output 
 running the script twice gives byte-identical files.
 
 Templates use docxtpl's tag syntax (jinja2). The renderer passes every item field by name plus
-``item``, ``numbers``, ``event``, ``history``, ``settings``, ``params`` and ``today`` (and
-``form``, with ``code`` and ``token``, when it hands out an approval form), and the filters
+``item``, ``numbers``, ``event``, ``history``, ``settings``, ``params``, ``today``, ``review``
+(the step that sent the item up for decision, or None) and ``decision`` (on the documents of a
+decision transition: the option taken, signer, date, 批示; else None), and ``form``, with
+``code`` and ``token``, when it hands out an approval form, and the filters
 ``cn_date``, ``cn_date_upper``, ``wan_yuan`` and ``cn_list``; autoescape is on. Each tag sits in
 a single run. Official documents (公文) follow GB/T 9704-2012 (layout in _gbt9704.py); internal
 forms are in _forms.py.
@@ -351,6 +353,7 @@ BUILDERS = {
         "撤销决定.docx": clean_revocation,
         "认定证书.docx": clean_certificate,
         "申报表.docx": forms.application,
+        "初审推荐表.docx": forms.county_recommendation,
         "审批表.docx": lambda: forms.approval_sheet("clean_school"),
         "异议处理意见.docx": forms.objection,
         "复核意见.docx": forms.recheck,

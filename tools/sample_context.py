@@ -2,12 +2,16 @@
 
 ``sample_context(workflow_id)`` returns a deterministic context shaped like the renderer's: every
 item field at top level, plus ``item``, ``numbers``, ``event``, ``history``, ``settings``,
-``params`` (from the definition) and ``today``. Values are realistic but invented; several contain
+``params`` (from the definition), ``today``, ``review`` (the reviewer's ``forward`` step of the
+history) and ``decision`` (the supervisor's ``approve`` of the history, as the copy of the form
+filed with the decision shows it). Values are realistic but invented; several contain
 ``& < > " '`` to exercise escaping. ``sample_context(workflow_id, minimal=True)`` keeps only the
-definition's required fields (others None, optional lists empty, no numbers, no history) to
-exercise the templates' handling of missing values. ``sample_context(workflow_id, form=True)``
-adds ``form`` (``id``, ``code``, ``token``), as the renderer passes it for a handed-out approval
-form (校验码 line and the gongwen_token document property); by default there is no ``form`` key.
+definition's required fields (others None, optional lists empty, no numbers, no history, no
+review, no decision) to exercise the templates' handling of missing values.
+``sample_context(workflow_id, form=True)`` adds ``form`` (``id``, ``code``, ``token``), as the
+renderer passes it for a handed-out approval form (校验码 line and the gongwen_token document
+property), and has no decision (the form is not filled in yet); by default there is no ``form``
+key.
 """
 
 import copy
@@ -222,6 +226,32 @@ def sample_context(workflow_id, minimal=False, form=False):
         params=copy.deepcopy(definition.get("params") or {}),
         today=sample["today"],
     )
+    context["review"] = None if minimal else _review(sample["history"])
+    context["decision"] = None if minimal or form else _decision(definition, sample["history"])
     if form:
         context["form"] = dict(FORM)
     return context
+
+
+def _review(history):
+    """The reviewer's step as the renderer gives it: the last forward of the history."""
+    h = [h for h in history if h["transition"] == "forward"][-1]
+    return {"transition": "forward", "transition_title": h["transition_title"], "opinion": h["comment"],
+            "actor": "reviewer", "actor_name": h["actor_name"], "actor_title": h["actor_title"],
+            "date": h["date"], "time": h["date"] + "T" + h["time"]}
+
+
+def _decision(definition, history):
+    """The decision as the renderer gives it on the filed copy: the last approve of the history,
+    read from the form of the definition's forms that decides it."""
+    h = [h for h in history if h["transition"] == "approve"][-1]
+    spec = next(t["form"] for t in definition["transitions"].values() if (t or {}).get("form")
+                and "approve" in t["form"]["decisions"].values())
+    options = list(spec["decisions"])
+    option = next(o for o, target in spec["decisions"].items() if target == "approve")
+    return {"option": option, "transition": "approve", "label": spec.get("decision_label", "审批意见"),
+            "options": [{"option": o, "chosen": o == option, "mark": "☑" if o == option else "☐"}
+                        for o in options],
+            "marks": "\u3000".join(("☑" if o == option else "☐") + o for o in options),
+            "signer": "supervisor", "signer_name": h["actor_name"], "signer_title": h["actor_title"],
+            "opinion": h["comment"], "date": h["date"], "signed_on": "", "form": None, "from_form": True}

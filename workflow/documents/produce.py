@@ -43,7 +43,9 @@ class Person(Protocol):
     title: str
 
 
-CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form"})
+CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form",
+                           "decision", "review"})
+_DATE_FORMS = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?\s*$")
 
 
 def _person(session: Session, login: str) -> tuple[str, str]:
@@ -53,8 +55,11 @@ def _person(session: Session, login: str) -> tuple[str, str]:
 
 def render_context(session: Session, workspace: Workspace, definition: Definition, item: Item, tr: Transition,
                    actor: Person, comment: str, now: dt.datetime, from_state: str,
-                   earlier: list[Event]) -> dict[str, Any]:
-    """Everything a template may use; plain JSON, so it can be stored and rendered again."""
+                   earlier: list[Event], returned: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a template may use; plain JSON, so it can be stored and rendered again. It is a
+    function of the item, the event being recorded and the earlier events (and, for a decision
+    applied from a returned form, of what that form says: `returned`, the event's `form` data),
+    so the stored context re-renders the stored document byte for byte."""
     creator_name, _ = _person(session, item.creator)
     history = []
     for e in earlier:
@@ -63,6 +68,9 @@ def render_context(session: Session, workspace: Workspace, definition: Definitio
         history.append({"transition": e.transition, "transition_title": t.title if t else "创建",
                         "actor": e.actor, "actor_name": name, "actor_title": title, "comment": e.comment,
                         "date": e.time[:10], "time": e.time})
+    current = {"transition": tr.id, "from_state": from_state, "to_state": item.state, "actor": actor.login,
+               "actor_name": actor.name, "actor_title": actor.title, "comment": comment,
+               "date": now.date().isoformat(), "time": now.isoformat()}
     context: dict[str, Any] = {name: None for name in definition.fields}
     context.update(item.fields)
     context.update({
@@ -80,8 +88,94 @@ def render_context(session: Session, workspace: Workspace, definition: Definitio
                      "issuer_code": workspace.config["issuer_code"]},
         "params": definition.params,
         "today": now.date().isoformat(),
+        "decision": decision_context(definition, item.key, tr, current, earlier, returned),
+        "review": review_context(session, definition, current, earlier),
     })
     return json.loads(canonical_json(context))
+
+
+def _waiting_states(form_tr: Transition) -> set[str]:
+    """Where an approval form waits for its decision: the state its transition leads to (or,
+    for a transition that stays, the states it fires from)."""
+    return {form_tr.target} if form_tr.target else set(form_tr.sources)
+
+
+def decision_context(definition: Definition, key: str, tr: Transition, current: Mapping[str, Any],
+                     earlier: list[Event], returned: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """`decision`, when the transition being recorded is a decision of the approval form the
+    item waits on (签发, 审定…): the option taken and every option with its mark (☑ taken, ☐
+    the others), the signer (the event's actor), the date and the 批示 (the event's comment);
+    else None. The form is the latest handed out by an earlier event into the state the decision
+    leaves and not decided yet (`form`: its id), or, if there is none (a decision entered with
+    `gongwen do` without a form, or after a 复核…), the definition's form that waits there
+    (`form` None). With `returned` (the `form` data of the event: what the returned form said),
+    the date is the one the signer wrote, when it reads as a date (`signed_on` keeps it as
+    written); else the event's date."""
+    spec, form_id = None, None
+    waits_in = current["from_state"]
+    for e in reversed(earlier):
+        t = definition.transitions.get(e.transition)
+        if t is not None and t.form is not None and e.to_state == waits_in:
+            if tr.id in t.form.decisions.values():
+                spec, form_id = t.form, f"{key}#{e.seq}"
+            break
+        if e.from_state == waits_in and e.to_state != waits_in:
+            break  # the item left that state since: the form handed out before was decided
+    if spec is None:
+        spec = next((t.form for t in definition.transitions.values() if t.form is not None
+                     and waits_in in _waiting_states(t)
+                     and tr.id in t.form.decisions.values()), None)
+    if spec is None:
+        return None
+    option = next(o for o, target in spec.decisions.items() if target == tr.id)
+    written = str((returned or {}).get("signed_on") or "").strip()
+    match = _DATE_FORMS.match(written)
+    date = current["date"]
+    if match:
+        try:
+            date = dt.date(*map(int, match.groups())).isoformat()
+        except ValueError:
+            pass
+    return {"option": option, "transition": tr.id, "label": spec.decision_label,
+            "options": [{"option": o, "chosen": o == option, "mark": "☑" if o == option else "☐"}
+                        for o in spec.decisions],
+            "marks": "\u3000".join(("☑" if o == option else "☐") + o for o in spec.decisions),
+            "signer": current["actor"], "signer_name": current["actor_name"],
+            "signer_title": current["actor_title"], "opinion": current["comment"], "date": date,
+            "signed_on": written, "form": form_id, "from_form": returned is not None}
+
+
+def review_context(session: Session, definition: Definition, current: Mapping[str, Any],
+                   earlier: list[Event]) -> dict[str, Any] | None:
+    """`review`: the step that sent the item up for decision (核稿, 审核, 初审), the latest event,
+    the one being recorded included, that moved the item into a state where an approval form
+    waits, from a state that is neither such a state nor where a decision of that form leads
+    (so a 复核退回签发人 after 签发 is not a 核稿): its transition, opinion (comment), actor and
+    date. None before the item was first sent up."""
+    waiting: set[str] = set()
+    decided: set[str] = set()
+    for t in definition.transitions.values():
+        if t.form is not None:
+            waiting |= _waiting_states(t)
+            for target in t.form.decisions.values():
+                decision = definition.transitions.get(target)
+                if decision is not None and decision.target:
+                    decided.add(decision.target)
+    steps: list[Mapping[str, Any]] = [current]
+    steps += [{"transition": e.transition, "from_state": e.from_state, "to_state": e.to_state,
+               "actor": e.actor, "comment": e.comment, "date": e.time[:10], "time": e.time}
+              for e in reversed(earlier)]
+    for step in steps:
+        if step["to_state"] in waiting and step["from_state"] not in waiting | decided | {None}:
+            if "actor_name" in step:
+                name, title = step["actor_name"], step["actor_title"]
+            else:
+                name, title = _person(session, step["actor"])
+            t = definition.transitions.get(step["transition"])
+            return {"transition": step["transition"], "transition_title": t.title if t else step["transition"],
+                    "opinion": step["comment"] or "", "actor": step["actor"], "actor_name": name,
+                    "actor_title": title, "date": step["date"], "time": step["time"]}
+    return None
 
 
 def render_transition(session: Session, workspace: Workspace, definition: Definition, item: Item,

@@ -193,12 +193,13 @@ class Engine:
         session.flush()  # the item's new revision (version counter) is what a form is signed for
         earlier = self.events_of(session, item)
         seq = len(earlier) + 1
+        extra = attach(session, item) if attach else {}  # the returned form: its date goes on the filed 稿纸
         context = documents.render_context(session, self.ws, definition, item, tr, actor, comment, now,
-                                           from_state, earlier)
+                                           from_state, earlier, returned=extra.get("form"))
         produced = documents.render_transition(session, self.ws, definition, item, tr, seq, context,
                                                out.blobs, revision=item.version)
         out.documents.extend(produced)
-        data = {"numbers": assigned, "documents": produced, **(attach(session, item) if attach else {})}
+        data = {"numbers": assigned, "documents": produced, **extra}
         self._append_event(session, signer, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
     def _run_automatic(self, session: Session, signer: Signer, item: Item, definition: Definition, actor: Actor,
