@@ -63,3 +63,37 @@ class NotFound(BadInput):
 class Usage(GongwenError):
     exit_code = USAGE
     reason = "usage"
+
+
+class EnvironmentFault(BadInput):
+    """The machine stands in the way, not the user's input: a read-only or full disk, a damaged,
+    locked or unreachable database, a bad database URL or workspace setting (exit 4). The
+    reason names which; the message says what to do."""
+
+    reason = "environment"
+
+
+def os_fault(error: OSError) -> EnvironmentFault:
+    """An OSError (reading or writing a file or folder) as one true line: the path, the system's
+    words for what went wrong, and what to look at."""
+    import errno
+
+    number = error.errno or 0
+    path = error.filename if error.filename is not None else "a file"
+    words = " ".join((error.strerror or str(error) or type(error).__name__).split())
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        reason, hint = "disk_full", "the disk is full: free some space and try again"
+    elif number == errno.EFBIG:
+        reason, hint = "disk_full", "a file size limit was reached"
+    elif number == errno.EROFS:
+        reason, hint = "read_only", "the file system is read-only"
+    elif number in (errno.EACCES, errno.EPERM):
+        reason, hint = "read_only", "gongwen may not read or write there: check the permissions of the file and " \
+                                    "its folder"
+    elif number in (errno.ENOTDIR, errno.EEXIST):
+        reason, hint = "not_a_folder", "a file stands where gongwen needs a folder"
+    elif number == errno.ENOENT:
+        reason, hint = "not_found", "it does not exist"
+    else:
+        reason, hint = "io_error", "the disk or file system refused"
+    return EnvironmentFault(f"{path}: {words} ({hint})", reason=reason, path=str(path))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow.errors import USAGE, GongwenError
+from workflow.errors import USAGE, GongwenError, os_fault
 
 if TYPE_CHECKING:
     from workflow.engine.engine import Engine
@@ -40,7 +40,11 @@ class App:
             if self.check_schema:
                 from workflow.store.migrate import require_current
 
-                require_current(workspace.db)
+                try:
+                    require_current(workspace.db)
+                except BaseException:
+                    workspace.close()
+                    raise
             self._workspace = workspace
         return self._workspace
 
@@ -83,6 +87,18 @@ class App:
             click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         elif human is not None:
             click.echo(human)
+        warning = data.get("warning") if isinstance(data, dict) else None
+        if warning:  # done and recorded, with something left to do (exit 0): one line on stderr
+            click.echo(f"warning: {warning}", err=True)
+
+
+def internal_message(exc: BaseException) -> str:
+    """One line for a bug: what broke, and how to see where (the exception's first line only:
+    a driver's error goes on with the statement and a link)."""
+    said = " ".join(str(exc).split("(Background on this error", 1)[0].split("\n", 1)[0].split())
+    said = said if len(said) <= 300 else said[:297] + "..."
+    return (f"internal error, please report: {type(exc).__name__}{': ' + said if said else ''} "
+            "(run again with GONGWEN_DEBUG=1 to see the traceback)")
 
 
 def _error_json(reason: str, message: str) -> str:
@@ -115,11 +131,22 @@ class GongwenGroup(click.Group):
         except click.Abort:
             click.echo("aborted", err=True)
             code = 1
+        except BrokenPipeError:  # the reader went away (`gongwen ... | head`): nothing to say, and no one to say it to
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+            code = 1
+        except OSError as exc:  # the disk or a folder stands in the way: no bug, one line, exit 4
+            if os.environ.get("GONGWEN_DEBUG"):
+                raise
+            fault = os_fault(exc)
+            code = fault.exit_code
+            click.echo(json.dumps({"error": fault.to_json()}, ensure_ascii=False) if as_json
+                       else f"error: {fault.message}", err=not as_json)
         except Exception as exc:  # a bug of ours: one line, the traceback on request
             if os.environ.get("GONGWEN_DEBUG"):
                 raise
             code = INTERNAL
-            message = f"internal error: {type(exc).__name__}: {exc} (set GONGWEN_DEBUG=1 for the traceback)"
+            message = internal_message(exc)
             click.echo(_error_json("internal", message) if as_json else f"error: {message}",
                        err=not as_json)
         if standalone_mode:
@@ -132,11 +159,19 @@ def _prompt_passphrase(login: str) -> str:
 
 
 def parse_sets(values: Any) -> list[tuple[str, str]]:
-    """--set KEY=VALUE options as (key, value) pairs."""
+    """--set KEY=VALUE options as (key, value) pairs. A key is one line of text; a value nested
+    deeper than inputs.MAX_DEPTH (`[[[[...`) is refused here (exit 4), before any parser
+    recurses into it; the field's type checks the rest of the value."""
+    from workflow.errors import BadInput
+    from workflow.inputs import MAX_DEPTH, MAX_KEY_CHARS, bracket_depth, check_text
+
     pairs = []
     for text in values:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
-            raise click.UsageError(f"--set needs KEY=VALUE, got {text!r}")
-        pairs.append((key.strip(), value))
+            raise click.UsageError(f"--set needs KEY=VALUE, got {text[:80]!r}")
+        key = check_text(key.strip(), "--set", multiline=False, limit=MAX_KEY_CHARS)
+        if bracket_depth(value, MAX_DEPTH) > MAX_DEPTH:
+            raise BadInput(f"--set {key}: nested more than {MAX_DEPTH} levels deep", reason="bad_value")
+        pairs.append((key, value))
     return pairs

@@ -18,13 +18,13 @@ from workflow.commands.app import App
 def init(app: App, directory: str, issuer_name: str | None, issuer_code: str | None, admin_login: str | None,
          init_db: str | None) -> None:
     """Create a workspace: config, database (SQLite, or --db URL), definitions and templates."""
-    import os
     from pathlib import Path
 
     from workflow.engine.admin import bootstrap_admin
     from workflow.store import workspace as wsmod
 
-    ws = wsmod.init(Path(directory), issuer_name, issuer_code, init_db or app.db_url or os.environ.get("GONGWEN_DB"))
+    db_url, given_by = (init_db, "--db") if init_db else wsmod.given_db_url(app.db_url)
+    ws = wsmod.init(Path(directory), issuer_name, issuer_code, db_url, given_by)
     login = admin_login or app.login
     line = bootstrap_admin(ws, login, app.keys)
     app.emit({"workspace": str(ws.root), "database": ws.db.safe_url, "admin": login, "admin_key": line},
@@ -36,13 +36,35 @@ def init(app: App, directory: str, issuer_name: str | None, issuer_code: str | N
 
 @click.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Replace DIRECTORY even if it holds other files or work added "
+              "since an earlier demo (deleted first).")
 @click.pass_obj
-def demo(app: App, directory: str | None) -> None:
-    """Create a fresh demo workspace and take one item of each workflow to publish."""
-    from workflow.demo.run import run_demo
+def demo(app: App, directory: str | None, force: bool) -> None:
+    """Create a fresh demo workspace and take one item of each workflow to publish.
 
-    result = run_demo(directory, echo=None if app.as_json else click.echo, db_url=app.db_url)
+    DIRECTORY (default gongwen-demo) must be empty or missing, or a demo workspace nobody has
+    added to since the demo made it; anything else is refused unless --force. The database is
+    --db, $GONGWEN_DB, else a SQLite file in DIRECTORY; a server database must be empty."""
+    from workflow.demo.run import run_demo
+    from workflow.store.workspace import given_db_url
+
+    db_url, given_by = given_db_url(app.db_url)
+    result = run_demo(directory, echo=None if app.as_json else _echo_while_read, db_url=db_url, force=force,
+                      db_given_by=given_by)
     app.emit(result)
+
+
+def _echo_while_read(line: str) -> None:
+    """click.echo, until the reader goes away (`gongwen demo | head`): the demo still finishes,
+    so that it leaves a whole demo workspace (one a later demo may replace)."""
+    import os
+    import sys
+
+    try:
+        click.echo(line)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 @click.group()
@@ -54,10 +76,10 @@ def db() -> None:
 @click.pass_obj
 def db_current(app: App) -> None:
     """Show the schema revision of the database and the one this gongwen needs."""
-    from workflow.store.migrate import HEAD, current
+    from workflow.store.migrate import HEAD, revision
 
     app.check_schema = False
-    found = current(app.workspace.db)
+    found = revision(app.workspace.db)  # refuses a database that is not gongwen's
     app.emit({"database": app.workspace.db.safe_url, "current": found, "head": HEAD, "up_to_date": found == HEAD},
              f"{app.workspace.db.safe_url}: revision {found or 'none'} (this gongwen: {HEAD})"
              + ("" if found == HEAD else " — run `gongwen db upgrade`"))
@@ -67,10 +89,10 @@ def db_current(app: App) -> None:
 @click.pass_obj
 def db_upgrade(app: App) -> None:
     """Upgrade the database schema in place to this gongwen's revision."""
-    from workflow.store.migrate import upgrade
+    from workflow.store.migrate import upgrade_in_place
 
     app.check_schema = False
-    before, after = upgrade(app.workspace.db)
+    before, after = upgrade_in_place(app.workspace.db)
     app.emit({"database": app.workspace.db.safe_url, "before": before, "after": after},
              f"{app.workspace.db.safe_url}: {before or 'none'} → {after}" if before != after
              else f"{app.workspace.db.safe_url}: already at {after}")

@@ -21,6 +21,7 @@ from workflow.identity.keyring import DEMO_MARKER
 if TYPE_CHECKING:
     from workflow.engine.engine import Engine
     from workflow.engine.views import ItemView
+    from workflow.store.db import Database
     from workflow.store.workspace import Workspace
 
 MARKER = DEMO_MARKER  # the folder is a rehearsal: its own keys act, and a new demo may replace it
@@ -60,26 +61,117 @@ def set_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
 
 
-def _fresh_dir(directory: str | None) -> Path:
+NOTE = "created by gongwen demo; `gongwen demo` may delete this folder while nothing is added to it\n"
+TRANSIENT = {MARKER, "gongwen.db", "gongwen.db-wal", "gongwen.db-shm", "gongwen.db-journal"}
+
+
+def _fingerprint(root: Path, ws: Workspace) -> dict[str, Any]:
+    """What the demo left: the number of rows of every table, the head of the event chain, and
+    every file of the folder (but the database's own) by sha256. Equal later: nothing was added."""
+    import hashlib
+
+    from sqlalchemy import inspect, text
+
+    with ws.db.engine.connect() as connection:
+        tables = sorted(inspect(connection).get_table_names())
+        rows = {name: connection.execute(text(f'SELECT count(*) FROM "{name}"')).scalar() for name in tables}
+        head = connection.execute(text("SELECT hash FROM events ORDER BY id DESC LIMIT 1")).scalar()
+    files = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_symlink() or not path.is_file():
+            files[relative] = "link" if path.is_symlink() else "folder"
+        elif relative not in TRANSIENT:
+            files[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"database": ws.db.safe_url, "rows": rows, "head": head, "files": files}
+
+
+def _untouched(root: Path) -> str | None:
+    """None if `root` is a demo workspace exactly as the demo left it, else why it may not be
+    replaced without --force."""
+    from workflow.errors import GongwenError
+    from workflow.store.workspace import DB_NAME, Workspace
+
+    marker = root / MARKER
+    if not marker.is_file():
+        return "it is not a demo workspace"
+    recorded_text = marker.read_text(encoding="utf-8", errors="replace").partition("\n")[2].strip()
+    if not recorded_text:
+        return ("it is a demo workspace without the record of what the demo left (an older gongwen's, or a demo "
+                "that did not finish), so whether work was added cannot be told")
+    try:
+        recorded = json.loads(recorded_text)
+        if not isinstance(recorded, dict):
+            raise ValueError(recorded_text)
+        own = Workspace(root).config.get("db_url") or f"sqlite:///{root / DB_NAME}"  # not --db nor GONGWEN_DB
+        ws = Workspace(root, str(own), "the demo workspace's database")
+    except (ValueError, GongwenError):
+        return "its demo record (.gongwen-demo) or its gongwen.yaml is unreadable"
+    try:
+        from workflow.store.migrate import revision
+
+        revision(ws.db)  # never opens (and so makes) a missing or empty file
+        found = _fingerprint(root, ws)
+    except (GongwenError, OSError):
+        return "its database cannot be read to tell whether work was added"
+    finally:
+        ws.close()
+    if found["rows"] != recorded.get("rows") or found["head"] != recorded.get("head"):
+        events = found["rows"].get("events", 0) - (recorded.get("rows") or {}).get("events", 0)
+        return (f"it holds work added since the demo made it ({events} event{'s' if events > 1 else ''} more)"
+                if events > 0
+                else "its database changed since the demo made it")
+    if found["files"] != recorded.get("files"):
+        changed = sorted(set(found["files"].items()) ^ set((recorded.get("files") or {}).items()))
+        return f"files changed since the demo made it (e.g. {changed[0][0]})"
+    return None
+
+
+def _fresh_dir(directory: str | None, force: bool, db: Database | None) -> tuple[Path, bool]:
+    """The demo's folder, emptied: missing, empty, an untouched demo workspace, or anything with
+    --force (deleted). The demo's server database (if one is given) is checked first: reachable
+    and empty, so that a refusal deletes nothing. Returns (folder, whether something was replaced)."""
     root = Path(directory or "gongwen-demo").resolve()
-    if root.exists() and any(root.iterdir()):
-        if not (root / MARKER).exists():
-            raise BadInput(f"{root} exists and is not an earlier demo workspace; give another DIR")
+    if root.exists() and not root.is_dir():
+        raise BadInput(f"{root} is a file, not a folder: give another DIR", reason="not_a_folder")
+    replace = root.exists() and any(root.iterdir())
+    if replace and (root.parent == root or root == Path.home().resolve()):
+        raise BadInput(f"the demo never replaces {root}: give a folder of its own", reason="not_empty")
+    if replace and not force:
+        why = _untouched(root)
+        if why is not None:
+            raise BadInput(f"{root} is not empty and {why}: the demo would delete it; give another DIR, "
+                           "or --force to replace it", reason="not_empty")
+    if db is not None:
+        from workflow.store.migrate import check_empty
+
+        check_empty(db)  # unreachable or already used: refused before anything is deleted
+    if replace:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text("created by gongwen demo; `gongwen demo` may delete this folder\n")
-    return root
+    (root / MARKER).write_text(NOTE, encoding="utf-8")
+    return root, replace
 
 
-def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str | None = None) -> dict[str, Any]:
+def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str | None = None,
+             force: bool = False, db_given_by: str = "--db") -> dict[str, Any]:
+    """The demo in `directory` (default gongwen-demo), on `db_url` (an empty database) or a
+    SQLite file in the folder. The folder must be empty, missing or an untouched demo workspace,
+    unless `force`: then whatever is there is deleted."""
     from workflow.engine import admin
     from workflow.engine.engine import Engine
     from workflow.identity.keyring import KeyRing
+    from workflow.store.db import Database
     from workflow.store.workspace import init
 
     say: Say = echo or (lambda *_: None)
-    root = _fresh_dir(directory)
-    ws = init(root, DATA["issuer"]["name"], DATA["issuer"]["code"], db_url)
+    target = Database(db_url, db_given_by) if db_url else None  # a bad URL is refused before anything
+    try:
+        root, replaced = _fresh_dir(directory, force, target)
+    finally:
+        if target is not None:
+            target.dispose()
+    ws = init(root, DATA["issuer"]["name"], DATA["issuer"]["code"], db_url, db_given_by)
     keys = KeyRing(root)  # demo keys, inside the demo workspace (.demo-keys/)
     engine = Engine(ws, keys)
     admin.bootstrap_admin(ws, "admin", keys, demo=True)
@@ -100,8 +192,11 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
         say(f"{DATA['users'][auditor]['name']}（审计）的工作清单 · {wl.workflow_title} · {wl.title}："
             f"{len(wl.items)} 件")
     say(f"\nnext: cd {root} && gongwen --as {auditor} show {items[0]}")
+    states = engine_states(ws, items)
+    (root / MARKER).write_text(NOTE + json.dumps(_fingerprint(root, ws), ensure_ascii=False, sort_keys=True) + "\n",
+                               encoding="utf-8")
     ws.close()
-    return {"workspace": str(root), "items": engine_states(ws, items), "steps": log}
+    return {"workspace": str(root), "replaced": replaced, "items": states, "steps": log}
 
 
 def engine_states(ws: Workspace, keys: list[str]) -> list[dict[str, Any]]:

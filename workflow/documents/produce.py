@@ -4,6 +4,7 @@ addressed storage in the same transaction as the event, and the files written af
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -255,6 +256,40 @@ def document_path(workspace: Workspace, key: str, file: str | None = None) -> Pa
     if (folder / file).resolve().parent != folder:
         raise _unsafe(shown, documents / key)
     return workspace.root / "documents" / key / file
+
+
+def check_writable(workspace: Workspace, key: str | None = None) -> None:
+    """Before a write transaction: documents/<key>/ (or documents/) can be made and written, so
+    that a folder that cannot take the files refuses the transition before anything changes. A
+    probe file, not os.access: as root only a real write sees an immutable folder."""
+    import tempfile
+
+    from workflow.errors import os_fault
+
+    folder = document_path(workspace, key) if key else workspace.root / "documents"
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(existing))
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:  # named by the folder, not the probe's random name
+        raise os_fault(OSError(exc.errno, exc.strerror, str(existing))) from None
+
+
+def write_files_after_commit(workspace: Workspace, key: str, what: str, documents: list[dict[str, Any]],
+                             blobs: dict[str, bytes]) -> tuple[list[Path], str | None]:
+    """write_files once the transaction has committed: a failure now is a warning, never an error
+    (what is recorded stays recorded; `gongwen docs KEY --export DIR` writes the files again)."""
+    from workflow.errors import os_fault
+
+    try:
+        return write_files(workspace, key, documents, blobs), None
+    except OSError as exc:
+        return [], (f"{what} was recorded, but its documents could not be written: {os_fault(exc).message}; "
+                    f"once that is fixed, `gongwen docs {key} --export DIR` writes them")
 
 
 def write_files(workspace: Workspace, key: str, documents: list[dict[str, Any]],

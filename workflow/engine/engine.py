@@ -90,6 +90,7 @@ class Engine:
         now = self.now()
         out = documents.Rendered()
         signer = self._signer(login)  # before the lock: a missing key or passphrase changes nothing
+        documents.check_writable(self.ws)  # nor a documents/ folder that takes no files
         with self.db.write() as session:
             actor = users.authenticate(session, login, signer)
             registry.store(session, definition, now.isoformat())
@@ -113,8 +114,9 @@ class Engine:
             self._append_event(session, signer, item, definition, CREATE, None, actor, comment, changes, {}, now)
             self._run_automatic(session, signer, item, definition, actor, now, out)
             view = self._view(session, item, definition, actor, now)
-        documents.write_files(self.ws, view.key, out.documents, out.blobs)
-        return view
+        written, warning = documents.write_files_after_commit(self.ws, view.key, f"{view.key} (created)",
+                                                              out.documents, out.blobs)
+        return dataclasses.replace(view, warning=warning) if warning else view
 
     def fire(self, login: str, key: str, transition_id: str, comment: str = "",
              sets: Sets = (), expected_version: int | None = None, attach: Attach | None = None,
@@ -136,6 +138,7 @@ class Engine:
                 item = self.get_item(session, key)
                 if item.version != expected_version:
                     raise self._conflict(session, item, expected_version)
+                documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
                 definition = registry.pinned(session, item.definition_hash)
                 if entered_by:
                     users.authenticate(session, entered_by, signer)
@@ -158,8 +161,9 @@ class Engine:
                 item = self.get_item(session, key)
                 raise self._conflict(session, item, expected_version) from None
         # committed: now the files (a failure here loses nothing, `gongwen docs --export` rewrites them)
-        written = documents.write_files(self.ws, view.key, out.documents, out.blobs)
-        return dataclasses.replace(view, documents=tuple(str(p) for p in written))
+        written, warning = documents.write_files_after_commit(
+            self.ws, view.key, f"{view.key} {transition_id} (now {view.state})", out.documents, out.blobs)
+        return dataclasses.replace(view, documents=tuple(str(p) for p in written), warning=warning)
 
     def _transition(self, session: Session, signer: Signer, item: Item, definition: Definition, tr: Transition,
                     actor: Actor,

@@ -133,6 +133,7 @@ class ItemView(ItemSummary):
     worklists: tuple[WorklistRef, ...]
     history: tuple[EventView, ...] | None = None
     documents: tuple[str, ...] | None = None  # paths of the files written after commit
+    warning: str | None = None  # recorded, but its files could not be written after commit
 
     def to_json(self) -> JSON:
         data = super().to_json()
@@ -144,6 +145,8 @@ class ItemView(ItemSummary):
             data["history"] = [e.to_json() for e in self.history]
         if self.documents is not None:
             data["documents"] = list(self.documents)
+        if self.warning:
+            data["warning"] = self.warning
         return data
 
 

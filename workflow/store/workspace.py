@@ -44,6 +44,29 @@ def shipped_dir(name: str) -> Path:
     return shipped.resolve()
 
 
+def given_db_url(option: str | None) -> tuple[str | None, str]:
+    """The database this command was given: --db, else $GONGWEN_DB, with its name for messages
+    (None: the workspace's own, from gongwen.yaml or its SQLite file)."""
+    if option:
+        return option, "--db"
+    if os.environ.get("GONGWEN_DB"):
+        return os.environ["GONGWEN_DB"], "GONGWEN_DB"
+    return None, "--db"
+
+
+def _zone(name: Any, path: Path) -> dt.tzinfo:
+    """gongwen.yaml's timezone as a tzinfo; BadInput (reason bad_config) for a zone that does not exist."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        if not isinstance(name, str):
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise BadInput(f"{path}: timezone {name!r} is not a known time zone; write an IANA name such as "
+                       "Asia/Shanghai", reason="bad_config") from None
+
+
 def find_root(home: str | None = None, start: Path | None = None) -> Path:
     home = home or os.environ.get("GONGWEN_HOME")
     if home:
@@ -60,10 +83,11 @@ def find_root(home: str | None = None, start: Path | None = None) -> Path:
 
 
 class Workspace:
-    def __init__(self, root: Path, db_url: str | None = None) -> None:
+    def __init__(self, root: Path, db_url: str | None = None, db_given_by: str = "--db") -> None:
         self.root = Path(root)
         self.config = self._read_config()
         self._db_url = db_url
+        self._db_given_by = db_given_by
         self._form_secret: bytes | None = None
 
     def _read_config(self) -> dict[str, Any]:
@@ -76,7 +100,12 @@ class Workspace:
             raise BadInput(f"{path}: cannot read the workspace config: {exc}") from None
         if not isinstance(data, dict):
             raise BadInput(f"{path}:1: the workspace config must be a mapping")
-        return {**DEFAULT_CONFIG, **data}
+        config = {**DEFAULT_CONFIG, **data}
+        self._timezone = _zone(config.get("timezone") or DEFAULT_CONFIG["timezone"], path)
+        if "db_url" in data and data["db_url"] is not None and not isinstance(data["db_url"], str):
+            raise BadInput(f"{path}: db_url must be a database URL in quotes, e.g. "
+                           "'postgresql://user:pw@host/gongwen'", reason="bad_db_url")
+        return config
 
     @property
     def definitions_dir(self) -> Path:
@@ -88,20 +117,29 @@ class Workspace:
 
     @property
     def db_url(self) -> str:
-        return (self._db_url or os.environ.get("GONGWEN_DB") or self.config.get("db_url")
-                or f"sqlite:///{self.root / DB_NAME}")
+        return self.db_source[0]
+
+    @property
+    def db_source(self) -> tuple[str, str]:
+        """The database URL and where it comes from: --db, else $GONGWEN_DB, else db_url in
+        gongwen.yaml, else the workspace's SQLite file (the same order in every command)."""
+        if self._db_url:
+            return self._db_url, self._db_given_by
+        if os.environ.get("GONGWEN_DB"):
+            return os.environ["GONGWEN_DB"], "GONGWEN_DB"
+        if self.config.get("db_url"):
+            return str(self.config["db_url"]), f"db_url in {self.root / CONFIG_NAME}"
+        return f"sqlite:///{self.root / DB_NAME}", "the workspace's database"
 
     @cached_property
     def db(self) -> Database:
         from workflow.store.db import Database
 
-        return Database(self.db_url)
+        return Database(*self.db_source)
 
-    @cached_property
+    @property
     def timezone(self) -> dt.tzinfo:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(self.config.get("timezone") or "Asia/Shanghai")
+        return self._timezone
 
     def now(self) -> dt.datetime:
         """Now in the workspace's time zone; GONGWEN_NOW (ISO) fixes it for rehearsals and tests."""
@@ -155,16 +193,29 @@ class Workspace:
 
 
 def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = None,
-         db_url: str | None = None) -> Workspace:
+         db_url: str | None = None, db_given_by: str = "--db") -> Workspace:
     """Create a workspace: config, database schema, copies of the shipped definitions and templates."""
     import yaml
+
+    from workflow.store.db import Database
 
     root = Path(root).resolve()
     if (root / CONFIG_NAME).exists():
         raise BadInput(f"{root} is already a gongwen workspace")
+    database = (Database(db_url, db_given_by) if db_url  # a bad URL is refused before anything is made
+                else Database(f"sqlite:///{root / DB_NAME}", "the workspace's database"))
+    if not database.is_sqlite:  # an unreachable or used server is refused before anything is made, too
+        from workflow.store.migrate import check_empty
+
+        try:
+            check_empty(database)
+        except BaseException:
+            database.dispose()
+            raise
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        database.dispose()
         raise BadInput(f"cannot create the workspace folder {root}: {exc.strerror or exc}") from None
     config = dict(DEFAULT_CONFIG)
     if issuer_name:
@@ -173,9 +224,6 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
         config["issuer_code"] = issuer_code
     if db_url:
         config["db_url"] = db_url
-    from workflow.store.db import Database
-
-    database = Database(db_url or f"sqlite:///{root / DB_NAME}")
     try:
         database.create_schema()  # first: a refused database leaves no half workspace behind
     finally:
@@ -188,6 +236,6 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
     text = ("# gongwen workspace. issuer_code is the 机关代字 used in 发文字号 (e.g. 某教发〔2024〕1号).\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     (root / CONFIG_NAME).write_text(text, encoding="utf-8")
-    workspace = Workspace(root, db_url)  # the forms' HMAC key is in the database (migration 0003)
+    workspace = Workspace(root, db_url, db_given_by)  # the forms' HMAC key is in the database (migration 0003)
     return workspace
 
