@@ -437,3 +437,77 @@ def test_a_guard_expression_that_would_hang_is_false_with_a_reason():
     ok, error = evaluate("9 ** (9 ** 9) > 1", {})
     assert not ok and "more than 8,192 bits" in error
     assert evaluate("fields.n * 2 == 4 and 'ab' ~ 'c' == 'abc'", {"fields": {"n": 2}}) == (True, None)
+
+
+# -- gongwen.yaml: checked like a definition; the size limits it may set ---------------------------
+@pytest.fixture
+def config(ws):
+    """gongwen.yaml, put back as it was after the test."""
+    path = ws.root / "gongwen.yaml"
+    saved = path.read_bytes()
+    yield path
+    path.write_bytes(saved)
+
+
+def test_a_config_with_an_alias_bomb_or_a_tag_is_refused_quickly(ws, unchanged, config):
+    original = config.read_text(encoding="utf-8")
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8))
+    config.write_text(original + bomb, encoding="utf-8")
+    refused(gw_process(ws, "list"), "gongwen.yaml:")
+    config.write_text(original + "issuer_name: !!binary aGVsbG8=\n", encoding="utf-8")
+    refused(gw(ws, "list"), "gongwen.yaml:")
+
+
+def test_the_text_limit_is_set_in_the_config(ws, unchanged, config):
+    original = config.read_text(encoding="utf-8")
+    config.write_text(original + "limits: {text_bytes: 2048}\n", encoding="utf-8")
+    refused(gw(ws, "new", "plan", "--title", "标" * 1000), "2048")  # 3,000 bytes of UTF-8
+    for bad in ("limits: {text_bytes: 10}\n", "limits: {text_bytes: abc}\n", "limits: {pages: 3}\n", "limits: 5\n"):
+        config.write_text(original + bad, encoding="utf-8")
+        refused(gw(ws, "list"), "limit")
+    config.write_text(original, encoding="utf-8")  # without it, the default again: 1 MB
+    assert gw(ws, "--json", "list").exit_code == 0
+
+
+# -- the database grows with the data, not with it times the steps ------------------------------
+def test_a_long_text_is_stored_once_however_many_steps_render_it(workspace, engine):
+    """A 300 KB 总体要求 through ten steps (returns included): the database grows by less than 20
+    times the text (its render contexts name it; it is stored once), replay re-renders every
+    document byte for byte from the packed contexts, and verify names a long text that is gone."""
+    from helpers import sql
+
+    from workflow.audit.replay import replay
+    from workflow.audit.verify import verify
+
+    if not workspace.db.is_sqlite:
+        print("skipped on PostgreSQL: the file size is SQLite's measure")
+        pytest.skip("measured on the SQLite file")
+    database = db_path(workspace)
+
+    def size() -> int:
+        connection = sqlite3.connect(database)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+        return database.stat().st_size
+
+    text = ("全面贯彻党的教育方针，落实立德树人根本任务，" * 8000)[:100_000]  # 300,000 bytes of UTF-8
+    before = size()
+    key = engine.create("zhangwei", "plan", values=plan_values(summary=text)).key
+    for login, transition in (("zhangwei", "submit"), ("lina", "return"), ("zhangwei", "submit"), ("lina", "forward"),
+                              ("wangqiang", "return"), ("zhangwei", "submit"), ("lina", "forward"),
+                              ("wangqiang", "approve")):
+        engine.fire(login, key, transition, "请修改。" if transition == "return" else "")
+    grown = size() - before
+    print(f"a text of {len(text.encode()):,} bytes through 9 events grew the database by {grown:,} bytes "
+          f"({grown / len(text.encode()):.1f}x)")
+    assert grown < 20 * len(text.encode())
+    [(digest,)] = sql(workspace, "SELECT sha256 FROM blobs WHERE kind = 'text'")
+    assert len(sql(workspace, "SELECT sha256 FROM blobs WHERE kind = 'context'")) >= 8
+    replayed = replay(workspace, rerender=True)
+    assert replayed.ok and replayed.rerendered == replayed.documents > 5, replayed.anomalies
+    sql(workspace, "DELETE FROM blobs WHERE sha256 = :d", d=digest)
+    problems = verify(workspace.db).problems
+    assert [(p.kind, digest[:16] in p.message) for p in problems] == [("document_missing", True)]

@@ -26,6 +26,7 @@ from workflow.errors import BadInput, NotFound
 MAX_FILE_BYTES = 16 * 1024 * 1024  # an input file (--from): values of one item are far below
 MAX_TEXT_BYTES = 1024 * 1024  # one text value (a field, a title, a comment), in UTF-8
 MAX_ITEM_BYTES = 4 * 1024 * 1024  # all the fields of one item, as JSON in UTF-8
+DEFAULTS = {"MAX_TEXT_BYTES": MAX_TEXT_BYTES, "MAX_ITEM_BYTES": MAX_ITEM_BYTES}  # gongwen.yaml `limits:` sets them
 MAX_DEPTH = 32  # nesting of values: a list field is 3 deep (list, record, value)
 MAX_KEY_CHARS = 200  # an item key or number as typed
 MAX_ITEM_ID = 2 ** 63 - 1  # the database's integers

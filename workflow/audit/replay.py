@@ -167,21 +167,21 @@ def _rerender(session: Session, report: ReplayReport, key: str, seq: int, data: 
     import hashlib
 
     from workflow.documents.renderer import compile_template
-    from workflow.store.blobs import load_blob
+    from workflow.store.blobs import load_blob, load_context
 
     for doc in data.get("documents") or []:
         if not isinstance(doc, dict):
             continue
         report.documents += 1
         file = doc.get("file")
-        template, context = (load_blob(session, doc[name]) if isinstance(doc.get(name), str) else None
-                             for name in ("template_sha256", "context_sha256"))
+        template = load_blob(session, doc["template_sha256"]) if isinstance(doc.get("template_sha256"), str) else None
+        context = load_context(session, doc["context_sha256"]) if isinstance(doc.get("context_sha256"), str) else None
         if template is None or context is None:
             report.anomalies.append(Anomaly(key, "the template or context to re-render it is missing", seq,
                                             document=file))
             continue
         try:
-            rendered = compile_template(template, str(doc.get("template"))).render(json.loads(context))
+            rendered = compile_template(template, str(doc.get("template"))).render(context)
         except Exception as exc:  # a template that no longer renders is an anomaly to report
             report.anomalies.append(Anomaly(key, f"re-rendering failed: {getattr(exc, 'message', exc)}", seq,
                                             document=file))

@@ -23,6 +23,7 @@ from workflow.audit.eventlog import text as _text
 from workflow.audit.eventlog import unhex as _unhex
 from workflow.audit.merkle import Checkpoint, checkpoint_line, merkle_root
 from workflow.store import chain
+from workflow.store.blobs import text_refs
 from workflow.store.db import Database
 
 TRUNCATION_NOTE = ("without an earlier checkpoint, deleting the newest events cannot be detected: "
@@ -278,13 +279,17 @@ def _prefix_root(scans: list[eventlog.Scan], size: int) -> str:
 
 def _check_documents(connection: Connection, refs: set[bytes], report: VerifyReport) -> None:
     """Every stored document against its sha256, and every document the history names present."""
-    stored_blobs, damaged = set(), {}
+    stored_blobs, damaged, texts = set(), {}, set()
     for digest, data in connection.exec_driver_sql("SELECT sha256, data FROM blobs"):
         report.blobs += 1
         stored_blobs.add(digest)
         if hashlib.sha256(bytes(data)).hexdigest() != digest:
             damaged[digest] = Problem("document_altered", f"the stored bytes of document {digest[:16]} no "
                                       "longer match their sha256")
+        texts.update(text_refs(bytes(data)))  # the long texts a render context names
+    for digest in sorted(texts - stored_blobs):
+        damaged[digest] = Problem("document_missing", f"a long text ({digest[:16]}) a stored render context names "
+                                  "is missing")
     if {_text(d) for d in refs} - stored_blobs:  # candidates only: read exactly which are referenced
         referenced: set[str] = set()
         for row in event_rows(connection):

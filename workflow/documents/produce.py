@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from workflow.canonical import canonical_json
 from workflow.definition.model import Definition, Transition
 from workflow.errors import BadInput
-from workflow.store.blobs import store_blob
+from workflow.store.blobs import store_blob, store_context
 from workflow.store.orm import Event, Item, User
 
 if TYPE_CHECKING:
@@ -185,18 +185,16 @@ def render_transition(session: Session, workspace: Workspace, definition: Defini
     """Render every template of the transition and store bytes, template and context (the
     document bytes also go into `rendered`, for the files written after commit); a
     TemplateError propagates and the caller's transaction rolls back."""
-    from workflow.documents.renderer import compile_template
+    from workflow.documents.renderer import MAX_TEMPLATE_BYTES, compile_template
+    from workflow.inputs import read_regular_file
 
     if not tr.templates:
         return []
-    context_sha = store_blob(session, canonical_json(context), "context")
+    context_sha = store_context(session, context)
     produced = []
     for name in tr.templates:
         path = template_path(workspace, definition.id, name)
-        try:
-            template_bytes = path.read_bytes()
-        except OSError as exc:
-            raise BadInput(f"{definition.id}/{name}: cannot read the template: {exc}") from None
+        template_bytes = read_regular_file(path, MAX_TEMPLATE_BYTES, label=f"{definition.id}/{name}")
         compiled = compile_template(template_bytes, f"{definition.id}/{name}")
         doc_context_sha = context_sha
         if tr.form and name == tr.form.template:  # the approval form: signed for this revision
@@ -204,7 +202,7 @@ def render_transition(session: Session, workspace: Workspace, definition: Defini
 
             data, form_context = render_form(compiled, context, workspace.form_secret_in(session),
                                                    item.key, revision, seq, tr.form)
-            doc_context_sha = store_blob(session, canonical_json(form_context), "context")
+            doc_context_sha = store_context(session, form_context)
         else:
             data = compiled.render(context)
         rendered[hashlib.sha256(data).hexdigest()] = data

@@ -30,6 +30,27 @@ DEFAULT_CONFIG = {
 }
 
 
+CONFIG_MAX_BYTES = 1024 * 1024
+LIMITS = {"text_bytes": "MAX_TEXT_BYTES", "item_bytes": "MAX_ITEM_BYTES"}  # gongwen.yaml limits: -> inputs
+
+
+def _apply_limits(limits: Any, path: Path) -> None:
+    """`limits: {text_bytes: N, item_bytes: N}` in gongwen.yaml: the size of one text value and of
+    one item's fields (defaults 1 MB and 4 MB); what is not given keeps its default."""
+    from workflow import inputs
+
+    if limits is not None and not isinstance(limits, dict):
+        raise BadInput(f"{path}: limits must be a mapping (text_bytes, item_bytes)", reason="bad_config")
+    for key, constant in LIMITS.items():
+        value = (limits or {}).get(key, inputs.DEFAULTS[constant])
+        if isinstance(value, bool) or not isinstance(value, int) or not 1024 <= value <= 256 * 1024 * 1024:
+            raise BadInput(f"{path}: limits.{key} must be a number of bytes from 1024 to 268435456",
+                           reason="bad_config")
+        setattr(inputs, constant, value)
+    for key in set(limits or {}) - set(LIMITS):
+        raise BadInput(f"{path}: unknown limit {key!r} (known: {', '.join(LIMITS)})", reason="bad_config")
+
+
 def shipped_dir(name: str) -> Path:
     """The shipped definitions/ or templates_docx/, read as package data: workflow/_shipped/ holds
     the symlinks definitions -> ../../definitions and templates_docx -> ../../templates_docx, which
@@ -91,16 +112,21 @@ class Workspace:
         self._form_secret: bytes | None = None
 
     def _read_config(self) -> dict[str, Any]:
-        import yaml
+        from workflow import inputs
+        from workflow.definition import yamlsrc
 
         path = self.root / CONFIG_NAME
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise BadInput(f"{path}: cannot read the workspace config: {exc}") from None
+        try:  # a regular file of bounded size, YAML checked as definitions are (no alias bombs, no tags)
+            text = inputs.read_regular_file(path, CONFIG_MAX_BYTES).decode("utf-8")
+            data = yamlsrc.load(text, str(path)) or {}
+        except UnicodeDecodeError:
+            raise BadInput(f"{path}: the workspace config is not UTF-8 text", reason="bad_config") from None
+        except ValueError as exc:
+            raise BadInput(str(exc), reason="bad_config") from None
         if not isinstance(data, dict):
-            raise BadInput(f"{path}:1: the workspace config must be a mapping")
+            raise BadInput(f"{path}:1: the workspace config must be a mapping", reason="bad_config")
         config = {**DEFAULT_CONFIG, **data}
+        _apply_limits(config.get("limits"), path)
         self._timezone = _zone(config.get("timezone") or DEFAULT_CONFIG["timezone"], path)
         if "db_url" in data and data["db_url"] is not None and not isinstance(data["db_url"], str):
             raise BadInput(f"{path}: db_url must be a database URL in quotes, e.g. "
