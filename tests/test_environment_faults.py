@@ -216,11 +216,21 @@ def test_init_and_demo_refuse_a_bad_url_before_making_anything(tmp_path, given):
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "8"])
 def test_a_time_zone_that_does_not_exist_is_exit_4(ws, key, zone):
-    with (ws / "gongwen.yaml").open("a", encoding="utf-8") as config:
-        config.write(f"timezone: {zone}\n")
+    config = ws / "gongwen.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "timezone: Asia/Shanghai\n" in text
+    config.write_text(text.replace("timezone: Asia/Shanghai\n", f"timezone: {zone}\n"), encoding="utf-8")
     with Unchanged(ws):
         line = fault(ws, "--as", "zhangwei", "do", key, "submit", reason="bad_config")
     assert "gongwen.yaml: timezone" in line and "is not a known time zone" in line and "Asia/Shanghai" in line
+
+
+def test_a_key_given_twice_in_the_config_is_refused_with_its_line(ws, key):
+    with (ws / "gongwen.yaml").open("a", encoding="utf-8") as config:
+        config.write("timezone: Asia/Urumqi\n")
+    with Unchanged(ws):
+        line = fault(ws, "--as", "zhangwei", "do", key, "submit", reason="bad_config")
+    assert "gongwen.yaml:" in line and "timezone" in line and "given twice" in line, line
 
 
 # -- the SQLite file -------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def load(text: str, filename: str, text_keys: bool = True) -> Any:
     try:
         return _load(text, text_keys)
     except DuplicateKey as exc:
-        raise ValueError(f"{filename}:{exc.line}: duplicate id {exc.key!r}") from None
+        raise ValueError(f"{filename}:{exc.line}: duplicate id {exc.key!r} (given twice)") from None
     except YamlProblem as exc:
         raise ValueError(f"{filename}:{exc.line}: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
