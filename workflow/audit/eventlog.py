@@ -42,6 +42,7 @@ _unhexlify = binascii.unhexlify
 
 
 Row = tuple[Any, ...]  # a DB-API row of the events table, as stored
+BATCH_ROWS = 5000  # rows a batch of event_batches holds
 
 
 def event_batches(connection: Connection, where: str = "", params: tuple = (), raw: bool = False,
@@ -61,7 +62,7 @@ def event_batches(connection: Connection, where: str = "", params: tuple = (), r
             dbapi.text_factory = bytes
         cursor.execute(f"SELECT {columns} FROM events {where} ORDER BY id", params)
         while True:
-            rows = cursor.fetchmany(5000)
+            rows = cursor.fetchmany(BATCH_ROWS)
             if not rows:
                 return
             if raw and not sqlite:

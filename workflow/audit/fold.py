@@ -67,18 +67,72 @@ def version_title(data: Any) -> dict[str, Any]:
     return {k: found[k] for k in ("version", "title") if k in found} if isinstance(found, dict) else {}
 
 
+PARALLEL_ITEMS = 20_000  # items; below this, forking for the item check gains little
+_SHARED: tuple[Fold, dict[Any, tuple], dict[Any, dict[str, Any]]] | None = None  # for forked parts
+
+
 def check_items(connection: Connection, folded: Fold, last: dict[Any, tuple], last_data: dict[Any, dict[str, Any]],
-                problems: list[Problem]) -> int:
+                problems: list[Problem], url: str | None = None, workers: int = 1) -> int:
     """Each item row against its events, in one pass over the items table: the state and key its
     last event left (`last`: item id -> (seq, to_state, key, event id)), the fields and numbers
     of the fold, and the revision and title its last event recorded (`last_data`); then the items
-    the events name that are gone. Returns the number of items."""
+    the events name that are gone. With `url` and `workers` > 1, many items are checked in forked
+    processes by id range (they inherit the fold). Returns the number of items."""
+    global _SHARED
+    parts: list[tuple[int, list[Problem], set[Any]]]
+    if url is None or workers < 2 or len(last) < PARALLEL_ITEMS:
+        parts = [_check_rows(connection, None, folded, last, last_data)]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        low, high = connection.exec_driver_sql("SELECT min(id), max(id) FROM items").one()
+        step = -(-(high - low + 1) // workers)
+        bounds = [(a, min(a + step - 1, high)) for a in range(low, high + 1, step)]
+        _SHARED = (folded, last, last_data)
+        try:
+            with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_check_part, url, bound) for bound in bounds[:-1]]
+                mine = _check_rows(connection, bounds[-1], folded, last, last_data)
+                parts = [f.result() for f in futures] + [mine]
+        finally:
+            _SHARED = None
+    ids: set[Any] = set()
+    for _, found, part_ids in parts:
+        problems.extend(found)
+        ids |= part_ids
+    for item_id in sorted(set(last) - ids - {None}, key=str):  # None: the @users stream (users, roles, keys, upgrades)
+        problems.append(Problem("item_missing", "events name an item that is not in the database: the item "
+                                "was deleted", _text(last[item_id][2])))
+    return len(ids)
+
+
+def _check_part(url: str, bounds: tuple[int, int]) -> tuple[int, list[Problem], set[Any]]:
+    """A forked process's share of the items, on its own connection (the fold is inherited)."""
+    from workflow.store.db import Database
+
+    assert _SHARED is not None
+    db = Database(url)
+    try:
+        with db.read() as session:
+            return _check_rows(session.connection(), bounds, *_SHARED)
+    finally:
+        db.dispose()
+
+
+def _check_rows(connection: Connection, bounds: tuple[int, int] | None, folded: Fold, last: dict[Any, tuple],
+                last_data: dict[Any, dict[str, Any]]) -> tuple[int, list[Problem], set[Any]]:
+    problems: list[Problem] = []
     dbapi: Any = connection.connection.driver_connection
     cursor = dbapi.cursor()  # DB-API rows: a tenth of the cost of Result rows
     empty: list[Any] = [{}, {}]
     ids = set()
+    where = "WHERE id >= ? AND id <= ?" if bounds else ""
+    if connection.dialect.paramstyle != "qmark":
+        where = where.replace("?", "%s")
     try:
-        cursor.execute("SELECT id, key, state, fields, numbers, version, title FROM items ORDER BY id")
+        cursor.execute(f"SELECT id, key, state, fields, numbers, version, title FROM items {where} ORDER BY id",
+                       bounds or ())
         for item_id, key, state, fields, numbers, version, title in cursor:
             ids.add(item_id)
             final = last.get(item_id)
@@ -92,15 +146,12 @@ def check_items(connection: Connection, folded: Fold, last: dict[Any, tuple], la
                 problems.append(Problem("item_key", f"the item is called {key!r} but its events name "
                                         f"{_text(final[2])!r}: the key was changed outside the workflow", key))
             found = folded.get(item_id, empty)
-            _compare(found, (_text(key), final[0], final[3]), _loads(fields),
-                     {} if numbers == "{}" and not found[1] else _loads(numbers), version, _text(title),
+            _compare(found, (key, final[0], final[3]), _loads(fields),
+                     {} if numbers == "{}" and not found[1] else _loads(numbers), version, title,
                      last_data.get(item_id, {}), problems)
     finally:
         cursor.close()
-    for item_id in sorted(set(last) - ids - {None}, key=str):  # None: the @users stream (users, roles, keys, upgrades)
-        problems.append(Problem("item_missing", "events name an item that is not in the database: the item "
-                                "was deleted", _text(last[item_id][2])))
-    return len(ids)
+    return len(ids), problems, ids
 
 
 def _present(fields: Any) -> Any:

@@ -188,16 +188,17 @@ class EventCheck:
     def __call__(self, rows: list[Any]) -> None:
         users = self.users
         assert users is not None
-        signed_from, marker, items, valid, held = users.signed_from, users.marker, self.items, self._valid, self._held
+        signed_from, marker, valid, held = users.signed_from, users.marker, self._valid, self._held
         verify_from = self.vouched_to + 1 if self.signatures else float("inf")
         self.last_data.update(zip(map(_ITEM_ID, rows), map(_DATA, rows)))
+        self._fold(rows)
+        if self._settled(rows):  # every signer and role of the batch known good for its whole id span
+            if rows[-1][14] >= verify_from:
+                self._verify(rows, verify_from)
+            return
         for row in rows:
             try:
                 actor, changes, data, roles, event_id, item_id, signature, signer = _CHECKED(row)
-                if item_id is not None:
-                    numbered = b'"numbers":{"' in data
-                    if numbered or changes != b"{}":
-                        fold.accumulate(items, item_id, changes, data if numbered else None)
                 if event_id < signed_from:
                     self.legacy += event_id != marker
                     continue
@@ -207,16 +208,54 @@ class EventCheck:
                     if span is None:
                         continue
                 if event_id >= verify_from:
-                    self.checked += 1
-                    if not verify_signature(self._keys[signer].raw, event_message(row[13]), signature):
-                        self.problems.append(Problem("signature_invalid", f"the signature of {_text(actor)} does not "
-                                                     "verify: the event or its signature was altered", *_where(row)))
+                    self._verify([row], verify_from)
                 if item_id is not None and roles != b'["owner"]':
                     holds = held.get((actor, roles))
                     if holds is None or not holds[0] <= event_id < holds[1]:
                         self._check_roles(row)
             except (TypeError, AttributeError, ValueError):
                 continue  # a value of the wrong type: its hash no longer matches, which the chain scan reports
+
+    def _fold(self, rows: list[Any]) -> None:
+        """The events that change fields or draw numbers, into the items' fold."""
+        try:
+            changing = [r for r in rows if r[1] != b"{}" or b'"numbers":{"' in r[3]]
+        except TypeError:  # a value of the wrong type: row by row
+            changing = [r for r in rows if r[1] != b"{}" or (isinstance(r[3], bytes) and b'"numbers":{"' in r[3])]
+        for row in changing:
+            if row[15] is not None:
+                numbered = isinstance(row[3], bytes) and b'"numbers":{"' in row[3]
+                fold.accumulate(self.items, row[15], row[1], row[3] if numbered else None)
+
+    def _settled(self, rows: list[Any]) -> bool:
+        """Whether the batch needs no look at each event: all signed after the upgrade, and each
+        (signer, actor) and (actor, roles) in it already known valid from its first id to its last."""
+        assert self.users is not None
+        first, last = rows[0][14], rows[-1][14]
+        if not (first.__class__ is int and last.__class__ is int and first >= self.users.signed_from):
+            return False
+        if None in map(_SIGNATURE, rows) or None in map(_ITEM_ID, rows):
+            return False
+        for pair in set(zip(map(_SIGNER, rows), map(_ACTOR, rows))):
+            span = self._valid.get(pair)
+            if span is None or not (span[0] <= first and last < span[1]):
+                return False
+        for pair in set(zip(map(_ACTOR, rows), map(_ROLES, rows))):
+            if pair[1] != b'["owner"]':
+                holds = self._held.get(pair)
+                if holds is None or not (holds[0] <= first and last < holds[1]):
+                    return False
+        return True
+
+    def _verify(self, rows: list[Any], verify_from: float) -> None:
+        """Each signature from event `verify_from` on, with its signer's key (known valid then)."""
+        keys = self._keys
+        for row in rows:
+            if row[14] >= verify_from:
+                self.checked += 1
+                if not verify_signature(keys[row[17]].raw, event_message(row[13]), row[16]):
+                    self.problems.append(Problem("signature_invalid", f"the signature of {_text(row[0])} does not "
+                                                 "verify: the event or its signature was altered", *_where(row)))
 
     def _signer_span(self, row: Any) -> tuple[int, int] | None:
         """The ids in which the row's signer may sign for its actor (cached for the next rows), or
@@ -300,7 +339,8 @@ class EventCheck:
 
 
 _CHECKED = itemgetter(0, 1, 3, 7, 14, 15, 16, 17)  # actor, changes, data, roles, id, item id, signature, signer
-_ITEM_ID, _DATA = itemgetter(15), itemgetter(3)
+_ITEM_ID, _DATA, _SIGNATURE, _SIGNER = itemgetter(15), itemgetter(3), itemgetter(16), itemgetter(17)
+_ACTOR, _ROLES = itemgetter(0), itemgetter(7)
 
 
 def _where(row: Any) -> tuple[str, Any, Any]:

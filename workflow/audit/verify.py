@@ -198,7 +198,8 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
         if tree:
             report.root = merkle.root_of(node for scan in scans for node in scan.subtrees)
         chain_sound = not problems  # every link and every event hash as written, so far
-        _check_identity(connection, report, users, [scan.check for scan in scans], last, signatures)
+        _check_identity(connection, report, users, [scan.check for scan in scans], last, signatures, db.url,
+                        _workers(workers, log.span))
         _check_documents(connection, refs, report)
         # a line to keep vouches for the signatures only when they were checked (and all verified)
         signed = signatures_digest(connection, None) if at and root and signatures and not problems else None
@@ -254,11 +255,11 @@ def _vouched_to(connection: Connection, given: Checkpoint | None, report: Verify
 
 
 def _check_identity(connection: Connection, report: VerifyReport, users: identity.Users,
-                    checks: list[Any], last: dict[Any, tuple], signatures: bool) -> None:
+                    checks: list[Any], last: dict[Any, tuple], signatures: bool, url: str, workers: int) -> None:
     report.problems.extend(users.problems)
     identity.check_tables(connection, users, report.problems)
     legacy, checked, problems, items, last_data = identity.EventCheck.merge([c for c in checks if c is not None])
-    report.items = fold.check_items(connection, items, last, last_data, report.problems)
+    report.items = fold.check_items(connection, items, last, last_data, report.problems, url, workers)
     report.problems.extend(problems)
     report.signatures = checked
     if legacy:
