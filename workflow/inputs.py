@@ -189,3 +189,34 @@ def check_item_key(key: str) -> str:
     if key.isdigit() and (not key.isdecimal() or int(key) > MAX_ITEM_ID):
         raise NotFound(f"no item {key!r}")
     return key
+
+
+def write_all(files: list[tuple[Path, bytes]], made_folder: Path | None = None) -> None:
+    """Write every file whole, or none: each goes to a temporary name beside it first, and only
+    when all are written are they renamed into place. On failure the temporaries (and
+    `made_folder`, a folder the caller just made, if it is left empty) are removed and the
+    OSError is raised as one true line (errors.os_fault)."""
+    from workflow.errors import os_fault
+
+    temporaries: list[Path] = []
+    target = files[0][0] if files else Path(".")
+    try:
+        for target, data in files:
+            temporary = target.with_name(f".{target.name}.writing")
+            temporaries.append(temporary)
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+        for (target, _), temporary in zip(files, temporaries):
+            os.replace(temporary, target)
+    except OSError as exc:
+        for temporary in temporaries:
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                pass
+        if made_folder is not None:
+            try:
+                made_folder.rmdir()  # only if empty
+            except OSError:
+                pass
+        raise os_fault(OSError(exc.errno, exc.strerror, str(target))) from None  # named by the file, not its temporary

@@ -30,6 +30,7 @@ from workflow.engine import registry, users
 from workflow.engine.views import form_entry
 from workflow.errors import BadInput, GongwenError
 from workflow.identity.keys import Registered, signature_status
+from workflow.inputs import write_all
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -311,10 +312,7 @@ def write_export(workspace: Workspace, output: str | Path, fmt: str | None = Non
     if not path.parent.is_dir():
         raise BadInput(f"cannot write {path}: the folder {path.parent} does not exist")
     content, data = export(workspace, fmt, checkpoint)
-    try:
-        # utf-8-sig for CSV: Excel reads the Chinese text correctly only with the byte-order mark
-        path.write_text(content, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    # utf-8-sig for CSV: Excel reads the Chinese text correctly only with the byte-order mark
+    write_all([(path, content.encode("utf-8-sig" if fmt == "csv" else "utf-8"))])  # whole, or not at all
     return ExportSummary(str(path), fmt, len(data["items"]), sum(len(i["events"]) for i in data["items"]),
                          data["verify"]["ok"], data["replay"]["ok"])

@@ -126,8 +126,10 @@ class GongwenGroup(click.Group):
             code = exc.exit_code
             if as_json:
                 click.echo(_error_json("usage" if code == USAGE else "bad_input", exc.format_message()))
-            else:
-                exc.show()
+            else:  # one line, like every other error: what is wrong, and where the help is
+                context = getattr(exc, "ctx", None)
+                hint = f" (see `{context.command_path if context is not None else 'gongwen'} --help`)"
+                click.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
         except click.Abort:
             click.echo("aborted", err=True)
             code = 1

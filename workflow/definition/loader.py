@@ -146,11 +146,17 @@ class Builder:
                 out[str(name)] = built
         return out
 
+    def known_keys(self, spec: Any, known: set[str], what: str) -> None:
+        for key in spec:
+            if key not in known:
+                self.problem(spec.line_of(key), f"unknown key {key!r} in {what} (known: {', '.join(sorted(known))})")
+
     def build_states(self, raw: Any, fields: dict[str, Field]) -> dict[str, State]:
         out = {}
         for sid, spec in raw.items():
             line = raw.line_of(sid)
             spec = self.mapping(spec, line, f"state {sid!r}")
+            self.known_keys(spec, {"title", "editable", "final", "permissions"}, f"state {sid!r}")
             if not ID_PATTERN.fullmatch(str(sid)):
                 self.problem(line, f"bad state id {sid!r} (lowercase letters, digits, _)")
             if not spec.get("title"):
@@ -175,6 +181,7 @@ class Builder:
         out = {}
         for nid, spec in raw.items():
             spec = self.mapping(spec, raw.line_of(nid), f"number {nid!r}")
+            self.known_keys(spec, {"title", "format", "scope"}, f"number {nid!r}")
             if not self.trusted and not ID_PATTERN.fullmatch(str(nid)):
                 self.problem(raw.line_of(nid), f"bad number id {nid!r} (lowercase letters, digits, _)")
             fmt = str(spec.get("format") or "")
@@ -310,6 +317,7 @@ class Builder:
         out = {}
         for wid, spec in raw.items():
             spec = self.mapping(spec, raw.line_of(wid), f"worklist {wid!r}")
+            self.known_keys(spec, {"title", "states", "roles", "when"}, f"worklist {wid!r}")
             if not self.trusted and not ID_PATTERN.fullmatch(str(wid)):
                 self.problem(raw.line_of(wid), f"bad worklist id {wid!r} (lowercase letters, digits, _)")
             wl_states = self.str_list(spec.get("states"), spec.line_of("states"), "states")

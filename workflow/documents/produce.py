@@ -314,17 +314,23 @@ def export(folder: Path, rows: list[dict[str, Any]], blobs: Mapping[str, bytes |
         name = str(row["file"])
         if "\x00" in name or (resolved / name).resolve().parent != resolved:
             raise _unsafe(repr(name), folder)
+    files = []
+    for row in rows:
+        data = blobs[row["sha256"]]
+        if data is None:  # a blob deleted behind gongwen's back
+            raise BadInput(f"{row['file']}: its bytes ({row['sha256'][:12]}) are missing from the database; "
+                           "run `gongwen audit verify`")
+        files.append((folder / row["file"], data))
+    from workflow.errors import os_fault
+    from workflow.inputs import write_all
+
+    made = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for row in rows:
-            data = blobs[row["sha256"]]
-            if data is None:  # a blob deleted behind gongwen's back
-                raise BadInput(f"{row['file']}: its bytes ({row['sha256'][:12]}) are missing from the database; "
-                               "run `gongwen audit verify`")
-            (folder / row["file"]).write_bytes(data)
     except OSError as exc:
-        raise BadInput(f"cannot write to {folder}: {exc.strerror}") from None
-    return [folder / row["file"] for row in rows]
+        raise os_fault(exc) from None
+    write_all(files, folder if made else None)  # every file whole, or none (a full disk leaves nothing)
+    return [target for target, _ in files]
 
 
 def item_documents(session: Session, item: Item) -> list[dict[str, Any]]:

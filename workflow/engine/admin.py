@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from workflow import inputs
 from workflow.definition.loader import load_file
 from workflow.definition.model import BUILTIN_ROLES, Definition
 from workflow.engine import accounts, registry, users
@@ -42,6 +43,8 @@ def manage_users(workspace: Workspace, admin_login: str, action: str, login: str
     """add, grant, revoke, key (register a key) or revoke-key, as the admin `admin_login`,
     whose key on this account signs the event."""
     roles_known = known_roles(workspace)
+    for label, text in (("name", name), ("title", title)):  # one line each, as a form prints them
+        inputs.check_text(text, f"the user's {label}", multiline=False, limit=1000)
     now = workspace.now()
     signer = (keys or KeyRing(workspace.root)).signer(admin_login)
     with workspace.db.write() as session:

@@ -19,12 +19,16 @@ from pathlib import Path
 
 from workflow.errors import BadInput, Refused
 from workflow.identity import keys
+from workflow.inputs import read_regular_file
 
 SAFE_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 DEMO_MARKER = ".gongwen-demo"
 DEMO_KEYS = ".demo-keys"
 HOW_TO = ("run `gongwen key new --login {login}` on {login}'s own account and ask an admin to register "
           "the printed line with `gongwen users key {login} LINE`")
+
+
+MAX_KEY_BYTES = 64 * 1024  # an OpenSSH private key file is a few hundred bytes
 
 
 def not_authenticated(message: str, login: str) -> Refused:
@@ -77,10 +81,10 @@ class KeyRing:
         path = self.path(login)
         if path is None:
             raise not_authenticated(f"no key of {login} on this account: " + HOW_TO.format(login=login), login)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise not_authenticated(f"cannot read the key of {login} ({path}): {exc.strerror}", login) from None
+        try:  # a regular file of a key's size: a FIFO or a device named by a .ref never blocks
+            data = read_regular_file(path, MAX_KEY_BYTES, label=str(path))
+        except BadInput as exc:
+            raise not_authenticated(f"cannot read the key of {login}: {exc.message}", login) from None
         private = self._open(login, path, data)
         signer = keys.Signer.from_private(login, private, f"{login}@gongwen")
         self._loaded[login] = signer
@@ -129,12 +133,21 @@ class KeyRing:
         """Act as `login` with an existing OpenSSH Ed25519 key (e.g. ~/.ssh/id_ed25519), by reference."""
         check_login(login)
         path = Path(path).expanduser().resolve()
-        if not path.is_file():
-            raise BadInput(f"{path}: no such key file")
+        try:  # checked before anything is written: a file that is no key leaves no reference behind
+            data = read_regular_file(path, MAX_KEY_BYTES, label=str(path))
+        except BadInput as exc:
+            raise BadInput(exc.message, reason="bad_key") from None
+        try:
+            private = self._open(login, path, data)
+        except Refused as exc:
+            if "passphrase" in exc.message:
+                raise
+            raise BadInput(f"{path}: not an OpenSSH Ed25519 private key (give the private key file, not its "
+                           ".pub)", reason="bad_key") from None
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.folder / f"{login}.ref").write_text(str(path) + "\n", encoding="utf-8")
-        self._loaded.pop(login, None)
-        return self.signer(login).public
+        signer = self._loaded[login] = keys.Signer.from_private(login, private, f"{login}@gongwen")
+        return signer.public
 
 
 def write_private(target: Path, data: bytes) -> None:

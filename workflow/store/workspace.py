@@ -230,7 +230,9 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
         raise BadInput(f"{root} is already a gongwen workspace")
     database = (Database(db_url, db_given_by) if db_url  # a bad URL is refused before anything is made
                 else Database(f"sqlite:///{root / DB_NAME}", "the workspace's database"))
-    if not database.is_sqlite:  # an unreachable or used server is refused before anything is made, too
+    given_file = db_url and database.is_sqlite and database.engine.url.database not in (None, "", ":memory:") \
+        and Path(str(database.engine.url.database)).exists()
+    if not database.is_sqlite or given_file:  # an unreachable or used database is refused before anything is made
         from workflow.store.migrate import check_empty
 
         try:
@@ -238,6 +240,7 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
         except BaseException:
             database.dispose()
             raise
+    created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -252,6 +255,10 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
         config["db_url"] = db_url
     try:
         database.create_schema()  # first: a refused database leaves no half workspace behind
+    except BaseException:
+        if created and not any(root.iterdir()):
+            root.rmdir()  # nor an empty folder
+        raise
     finally:
         database.dispose()
     for name in ("definitions", "templates_docx"):
