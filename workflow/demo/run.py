@@ -229,10 +229,12 @@ def _play(engine: Engine, plan: dict[str, Any], today: dt.date, say: Say, log: l
 def _sign_on_paper(engine: Engine, say: Say, view: ItemView, transition: str, signed: dict[str, Any],
                    today: dt.date) -> None:
     """The supervisor ticks the decision on the approval form the last step printed, writes his
-    instruction and signs in Word, and the office feeds the returned file back (`gongwen ingest`)."""
+    instruction and signs it with his key (`gongwen sign`), and the office feeds the returned file
+    back (`gongwen ingest`)."""
     from workflow.engine import registry
     from workflow.forms import fill as formfill
     from workflow.forms.ingest import ingest
+    from workflow.forms.sign import sign_file
 
     with engine.db.read() as session:
         spec = registry.pinned(session, view.definition_version).transitions[transition].form
@@ -243,10 +245,11 @@ def _sign_on_paper(engine: Engine, say: Say, view: ItemView, transition: str, si
     returned.parent.mkdir(exist_ok=True)
     returned.write_bytes(formfill.fill(form_path.read_bytes(), spec, signed["decision"], opinion=signed["opinion"],
                                        signer=signed["signer"], date=f"{today.year}年{today.month}月{today.day}日"))
-    say(f"  {signed['signer']} ticks {signed['decision']} on {form_path.name} in Word and signs; "
-        f"the office ingests {returned.name}")
+    say(f"  {signed['signer']} ticks {signed['decision']} on {form_path.name} in Word and signs it with his key "
+        f"(gongwen --as {signed['login']} sign); the office ingests {returned.name}")
+    sign_file(engine, signed["login"], returned)
     [result] = ingest(engine, signed["ingested_by"], [returned])
     if not result["ok"]:
         raise BadInput(f"demo: the signed form was refused: {result['message']}")
     say(f"  {result['signer']:<10} {result['transition']:<14} → {result['state']}（{result['state_title']}）"
-        f"  (from the returned form, read as: {result['read_as']})")
+        f"  (from the returned form, read as: {result['read_as']}; {result['auth']})")
