@@ -627,9 +627,10 @@ def test_html_report_opens_in_chromium_and_shows_every_item(demo, tmp_path):
     for key in keys:
         assert key in dom.stdout and titles[key] in dom.stdout
         assert f'id="item-{key}"' in dom.stdout
-    # who signed each event: every one verifies; the 局长's decision entered by the office is 代录
+    # who signed each event: every one verifies; the 局长 signed his decision on the form (gongwen
+    # sign) and the office entered it
     assert dom.stdout.count("签名有效") == len(demo_events(root)) and "签名无效" not in dom.stdout
-    assert "代录：chenjing 录入" in dom.stdout
+    assert "审批单经本人签名（有效），chenjing 录入" in dom.stdout
     shot = tmp_path / "audit-report.png"
     taken = run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,2400",
                          path.as_uri())

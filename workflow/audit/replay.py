@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workflow.audit import eventlog
-from workflow.definition.model import CREATE, Definition
+from workflow.definition.model import CREATE, MIGRATE, Definition
 from workflow.engine import registry
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
         role_lists: dict[Any, list[str]] = {}  # the stored text of actor_roles -> the list (few distinct values)
         for row in eventlog.event_rows(session.connection(), where, params):
             (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, _changes,
-             data, time, _definition, _prev, _hash) = row
+             data, time, event_definition, _prev, _hash) = row
             if limit is not None:
                 try:
                     if _moment(time, workspace.timezone) > limit:
@@ -95,15 +95,25 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
             if item_id is None:  # a user, role or key event, or an upgrade (@users): verify folds them
                 continue
             item = items.get(item_id)
-            definition = definitions.get(item[3]) if item else None
-            track = progress.setdefault(item_id, {"state": None, "actors": {}, "key": key, "time": None})
-            if definition is None:
+            track = progress.setdefault(item_id, {"state": None, "actors": {}, "key": key, "time": None,
+                                                  "version": item[3] if item else None})
+            if item is None:
                 report.anomalies.append(Anomaly(key, "the event's item is not in the database", seq))
                 continue
             held = role_lists.get(roles)
             if held is None:
                 held = role_lists[roles] = [r for r in _loads(roles, list) or [] if isinstance(r, str)]
-            problem = _check(definition, track, transition, from_state, to_state, actor, held)
+            if transition == MIGRATE:  # the item moves to another version: checked against both
+                problem = _migration(session, definitions, track, event_definition, from_state, to_state, held,
+                                     _loads(data, dict) or {})
+            else:  # each event through the version it was written under (the item's, unless migrated since)
+                version = track["version"] if track["state"] is not None else event_definition
+                definition = _version_of(session, definitions, version)
+                if definition is None:
+                    report.anomalies.append(Anomaly(key, f"the definition version {str(version)[:12]} is gone", seq))
+                    continue
+                track["version"] = version
+                problem = _check(definition, track, transition, from_state, to_state, actor, held)
             if problem:
                 report.anomalies.append(Anomaly(key, problem, seq, transition))
             track["state"], track["time"] = to_state, time
@@ -125,6 +135,35 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
                 report.anomalies.append(Anomaly(key, f"stored state {state!r} differs from the replayed state "
                                                      f"{final['state']!r}"))
     return report
+
+
+def _version_of(session: Session, known: dict[str, Any], version: Any) -> Definition | None:
+    if version not in known:
+        from workflow.errors import GongwenError
+
+        try:
+            known[version] = registry.pinned(session, str(version))
+        except GongwenError:
+            known[version] = None
+    found: Definition | None = known[version]
+    return found
+
+
+def _migration(session: Session, known: dict[str, Any], track: dict[str, Any], version: Any, from_state: Any,
+               to_state: Any, roles: list[str], data: dict[str, Any]) -> str | None:
+    """A migration event: by an admin, from the version and state the item was in, to a state of
+    the version it names (which the item's later events follow)."""
+    found = data.get("migration")
+    moved: dict[str, Any] = found if isinstance(found, dict) else {}
+    target = _version_of(session, known, version)
+    if "admin" not in roles:
+        return "a migration by someone who is not an admin"
+    if moved.get("from") != track["version"] or moved.get("to") != version or target is None:
+        return f"a migration that does not start from the item's version {str(track['version'])[:12]}"
+    if from_state != track["state"] or to_state not in target.states:
+        return f"a migration from {from_state!r} to {to_state!r}, which the versions do not allow"
+    track["version"] = version
+    return None
 
 
 def _loads(text: Any, kind: type) -> Any:

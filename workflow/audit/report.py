@@ -27,7 +27,7 @@ from workflow.audit import verify as audit
 from workflow.audit.merkle import Checkpoint
 from workflow.audit.replay import replay
 from workflow.engine import registry, users
-from workflow.engine.views import form_entry
+from workflow.engine.views import TITLES, form_entry
 from workflow.errors import BadInput, GongwenError
 from workflow.identity.keys import Registered, signature_status
 from workflow.inputs import write_all
@@ -97,7 +97,7 @@ def _event(row: eventlog.Row, d: Definition | None, names: dict[str, str]) -> di
     return {"event_id": event_id, "seq": seq, "time": time, "actor": actor, "actor_name": names.get(actor, ""),
             "roles": roles, "role_titles": [d.role_title(r) if d else r for r in roles if isinstance(r, str)]
             if isinstance(roles, list) else [], "transition": transition,
-            "transition_title": tr.title if tr else ("创建" if transition == "create" else transition),
+            "transition_title": tr.title if tr else TITLES.get(transition, transition),
             "from": source, "from_title": d.state_title(source) if d and source else source,
             "to": target, "to_title": d.state_title(target) if d else target, "comment": comment, "changes": changes,
             "changed": [fields[n].label if n in fields else n for n in changes]

@@ -18,6 +18,7 @@ from workflow.definition.model import (
     CREATE,
     ID_PATTERN,
     KEY_PREFIX_PATTERN,
+    MIGRATE,
     NUMBER_SCOPES,
     Definition,
     FormSpec,
@@ -206,8 +207,8 @@ class Builder:
             line = raw.line_of(tid)
             spec = self.mapping(spec, line, f"transition {tid!r}")
             tid = str(tid)
-            if not ID_PATTERN.fullmatch(tid) or tid == CREATE:
-                self.problem(line, f"bad transition id {tid!r} (lowercase letters, digits, _; not create)")
+            if not ID_PATTERN.fullmatch(tid) or tid in (CREATE, MIGRATE):
+                self.problem(line, f"bad transition id {tid!r} (lowercase letters, digits, _; not create or migrate)")
             for key in spec:
                 if key not in known:
                     self.problem(spec.line_of(key), f"unknown key {key!r} in transition {tid!r}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 BUILTIN_ROLES = {"owner": "创建人", "admin": "管理员"}
 CREATE = "create"  # pseudo-transition: the item's creation, for distinct_from
+MIGRATE = "migrate"  # the event that moves an item to another definition version (gongwen migrate)
 
 # Names that end up in file paths, database keys and item keys (whole-string matches: `fullmatch`).
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")  # workflow, field, state, transition, worklist, number ids

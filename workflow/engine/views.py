@@ -222,6 +222,9 @@ def item_view(item: Item, definition: Definition, allowed: Iterable[Transition],
         worklists=tuple(WorklistRef(id=wl.id, title=wl.title) for wl in worklists))
 
 
+TITLES = {"create": "创建", "migrate": "迁移定义版本"}  # the events no definition declares
+
+
 def event_view(event: Event, definition: Definition, keys: Registered | None = None) -> EventView:
     """`keys`: the registered keys (users.registered_keys), to say who signed and whether it verifies."""
     from workflow.identity.keys import signature_status
@@ -229,8 +232,9 @@ def event_view(event: Event, definition: Definition, keys: Registered | None = N
     tr = definition.transitions.get(event.transition)
     signed_by, status = signature_status(event.hash, event.signature, event.signer, keys or {})
     entry, form_signature = form_entry(event.data, event.actor, event.transition, event.comment, keys or {})
+    title = tr.title if tr else TITLES.get(event.transition, event.transition)
     return EventView(
-        seq=event.seq, transition=event.transition, transition_title=tr.title if tr else "创建",
+        seq=event.seq, transition=event.transition, transition_title=title,
         from_state=event.from_state,
         from_title=definition.state_title(event.from_state) if event.from_state else None,
         to_state=event.to_state, to_title=definition.state_title(event.to_state), actor=event.actor,
