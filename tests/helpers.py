@@ -186,3 +186,54 @@ def sql(workspace, statement: str, **params) -> list:
             return [tuple(r) for r in result] if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+# -- shared by the fault and bad-input tests --------------------------------------------------------
+HOLD_LOCK = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+sys.stdin.read()
+connection.execute("ROLLBACK")
+"""  # a child that holds SQLite's write lock until its stdin closes
+
+
+def time_limit(seconds: float):
+    """A generator for an autouse fixture: the test fails after `seconds` (a hang), where Python
+    code runs in the main thread (SIGALRM); elsewhere it does nothing."""
+    import signal
+    import threading
+
+    import pytest
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        pytest.fail(f"still running after {seconds} s: a hang", pytrace=False)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def require_soffice() -> str:
+    """The soffice executable; without it the test is skipped with a printed reason (failed in CI,
+    which installs LibreOffice)."""
+    import pytest
+
+    from workflow.documents import office
+
+    soffice = office.find_soffice()
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is not installed, and CI must run this test")
+        print("skipped: LibreOffice (soffice) is not installed; CI installs it")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    return soffice

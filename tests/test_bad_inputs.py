@@ -40,17 +40,16 @@ import os
 import re
 import resource
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import helpers
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -234,14 +233,7 @@ def damage_db(how: str) -> Callable:
     return prepare
 
 
-HOLD_LOCK = """
-import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
-connection.execute("BEGIN IMMEDIATE")
-print("held", flush=True)
-sys.stdin.read()
-connection.execute("ROLLBACK")
-"""
+HOLD_LOCK = helpers.HOLD_LOCK
 
 
 def lock_db(ctx: Ctx) -> None:
@@ -1081,20 +1073,7 @@ def bases(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def time_limit():
     """An in-process case that hangs fails after IN_PROCESS_SECONDS."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expired(signum, frame):
-        pytest.fail(f"still running after {IN_PROCESS_SECONDS} s: a hang", pytrace=False)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, IN_PROCESS_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    yield from helpers.time_limit(IN_PROCESS_SECONDS)
 
 
 def child_env(ctx: Ctx, extra: dict | None = None) -> dict:

@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import helpers
 import pytest
 import yaml
 from helpers import NOW, REPO, gongwen_command, plan_values, run_cli, snapshot
@@ -330,14 +331,7 @@ def test_a_full_disk_is_exit_4_and_changes_nothing(ws, key):
     assert "the disk may be full" in line and "nothing was written" in line
 
 
-HOLD_LOCK = """
-import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
-connection.execute("BEGIN IMMEDIATE")
-print("held", flush=True)
-sys.stdin.read()
-connection.execute("ROLLBACK")
-"""
+HOLD_LOCK = helpers.HOLD_LOCK
 
 
 def test_a_locked_database_says_it_is_busy(ws, key):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import subprocess
 import zipfile
 
+import helpers
 import pytest
 from helpers import clean_school_values, inspection_values, plan_values, run_cli, snapshot
 from lxml import etree
@@ -253,12 +253,7 @@ def test_the_审批表_of_inspection_and_clean_school(gw, engine, workspace, tmp
 
 # -- 2. LibreOffice re-saves the filled form ----------------------------------------------------
 def test_forms_resaved_by_libreoffice_are_still_ingested(gw, engine, workspace, tmp_path):
-    soffice = office.find_soffice()
-    if soffice is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is not installed, and CI must run this test")
-        print("skipped: LibreOffice (soffice) is not installed; CI installs it")
-        pytest.skip("LibreOffice (soffice) is not installed")
+    soffice = helpers.require_soffice()
     cases = [("checkbox", "同意"), ("☑", "不同意"), ("checkbox", "退回修改")]
     filled = []
     for index, (how, decision) in enumerate(cases):

@@ -16,15 +16,14 @@ import io
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import docx
+import helpers
 import pytest
 from click.testing import CliRunner
 from helpers import NOW, REPO, USERS, add_users, db_path, gongwen_command, plan_values
@@ -57,21 +56,8 @@ def ws(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def time_limit():
-    """An in-process case that hangs fails after IN_PROCESS_SECONDS (where Python code runs)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expired(signum, frame):
-        pytest.fail(f"still running after {IN_PROCESS_SECONDS} s: a hang", pytrace=False)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, IN_PROCESS_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    """An in-process case that hangs fails after IN_PROCESS_SECONDS."""
+    yield from helpers.time_limit(IN_PROCESS_SECONDS)
 
 
 def gw(ws, *args):

@@ -6,9 +6,9 @@ Every refusal leaves the database and the documents exactly as they were."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
+import helpers
 import pytest
 from helpers import snapshot
 from lxml import etree
@@ -211,12 +211,7 @@ def test_a_removed_or_emptied_signature(gw, engine, workspace, form):
 
 
 def test_the_signature_survives_a_libreoffice_resave(gw, engine, workspace, form, tmp_path):
-    soffice = office.find_soffice()
-    if soffice is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is not installed, and CI must run this test")
-        print("skipped: LibreOffice (soffice) is not installed; CI installs it")
-        pytest.skip("LibreOffice (soffice) is not installed")
+    soffice = helpers.require_soffice()
     key, path = form
     assert sign(gw, path).exit_code == 0
     out = tmp_path / "resaved"
