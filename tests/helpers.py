@@ -237,3 +237,21 @@ def require_soffice() -> str:
         print("skipped: LibreOffice (soffice) is not installed; CI installs it")
         pytest.skip("LibreOffice (soffice) is not installed")
     return soffice
+
+
+def make_read_only(path: Path):
+    """Make `path` read-only and return the step that undoes it: chmod as a user; as root (whom
+    file modes do not stop) chattr +i, or the test is skipped with the reason printed."""
+    import pytest
+
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        return lambda: path.chmod(mode)
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True) \
+        if shutil.which("chattr") else None
+    if done is None or done.returncode != 0:
+        why = "no chattr" if done is None else done.stderr.strip()
+        print(f"skipped: running as root, whom file modes do not stop, and chattr +i is refused ({why})")
+        pytest.skip(f"cannot make {path.name} read-only as root here ({why})")
+    return lambda: subprocess.run(["chattr", "-i", str(path)], check=True)

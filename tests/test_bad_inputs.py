@@ -179,18 +179,7 @@ def read_only(relative: str, under: str = "root") -> Callable:
     printed."""
     def prepare(ctx: Ctx) -> None:
         path = getattr(ctx, under) / relative.format(**ctx.keys)
-        if os.geteuid() != 0:
-            mode = path.stat().st_mode
-            path.chmod(0o555 if path.is_dir() else 0o444)
-            ctx.undo.append(lambda: path.chmod(mode))
-            return
-        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True) \
-            if shutil.which("chattr") else None
-        if done is None or done.returncode != 0:
-            why = "no chattr" if done is None else done.stderr.strip()
-            print(f"skipped: running as root, whom file modes do not stop, and chattr +i is refused ({why})")
-            pytest.skip(f"cannot make {relative} read-only as root here ({why})")
-        ctx.undo.append(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
+        ctx.undo.append(helpers.make_read_only(path))
     return prepare
 
 

@@ -156,18 +156,7 @@ def read_only():
     undo = []
 
     def make(path: Path):
-        if os.geteuid() != 0:
-            mode = path.stat().st_mode
-            path.chmod(0o555 if path.is_dir() else 0o444)
-            step = lambda: path.chmod(mode)
-        else:
-            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True) \
-                if shutil.which("chattr") else None
-            if done is None or done.returncode != 0:
-                why = "no chattr" if done is None else done.stderr.strip()
-                print(f"skipped: running as root, whom file modes do not stop, and chattr +i is refused ({why})")
-                pytest.skip(f"cannot make {path.name} read-only as root here ({why})")
-            step = lambda: subprocess.run(["chattr", "-i", str(path)], check=True)
+        step = helpers.make_read_only(path)
 
         def once() -> None:
             if step in undo:
