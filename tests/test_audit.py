@@ -518,15 +518,16 @@ def test_export_json_holds_verify_workflows_and_every_event(demo, tmp_path):
     root, keys = demo
     path = export(root, "json", tmp_path / "history.json")
     data = json.loads(path.read_text(encoding="utf-8"))
-    users_events = 1 + len(DEMO_USERS)  # the admin's bootstrap and each user added, on the @users stream
+    users_events = 2 + len(DEMO_USERS)  # the admin's bootstrap, each user added and the system user (tick)
     assert data["verify"]["ok"] and data["verify"]["events"] == len(demo_events(root)) + users_events
     assert [i["key"] for i in data["items"]] == keys
     assert {w["id"] for w in data["workflows"]} == {"plan", "inspection", "clean_school"}
     plan = next(w for w in data["workflows"] if w["id"] == "plan")
     assert {s["id"]: s["count"] for s in plan["states"]}["publish"] == 1 and plan["items"] == 1
     item = data["items"][0]
-    assert item["state"] == "publish" and [e["seq"] for e in item["events"]] == list(range(1, 10))
-    assert item["events"][2]["actor_name"] == "李娜" and item["events"][2]["transition_title"] == "核稿通过，呈送签发"
+    assert item["state"] == "publish" and [e["seq"] for e in item["events"]] == list(range(1, 14))  # 会签 twice
+    assert item["events"][2]["actor_name"] == "李娜" and item["events"][2]["transition_title"] == "核稿通过，送会签"
+    assert [item["events"][i]["transition"] for i in (3, 4)] == ["countersign", "countersigned"]
     assert item["events"][-1]["documents"][0]["sha256"] and item["events"][-1]["hash"]
 
 

@@ -556,6 +556,135 @@ case("graph_output_in_a_missing_folder", "arguments", ["workflows", "graph", "pl
      4, "bad_input", "cannot write")
 case("comment_over_1mb", "arguments", ["--as", "zhangwei", "do", "{draft}", "edit", "-m", "意" * 400_000], 4,
      "bad_value", "comment")
+# -- issue 14: delegation (委托): the base holds one delegation, given and ended ({ended_delegation})
+_DELEGATE = ["users", "delegate", "wangqiang"]
+for _name, _args, _code, _reason, _fragment in [
+    ("self", ["--as", "wangqiang", *_DELEGATE, "wangqiang", "--until", "2025-03-14", "-m", "休假"], 4,
+     "bad_delegation", "cannot delegate to themself"),
+    ("end_before_start", ["--as", "wangqiang", *_DELEGATE, "lina", "--from", "2025-03-14", "--until", "2025-03-12",
+                          "-m", "休假"], 4, "bad_delegation", "before it starts"),
+    ("end_in_the_past", ["--as", "wangqiang", *_DELEGATE, "lina", "--until", "2025-03-01", "-m", "休假"], 4,
+     "bad_delegation", "would end in the past"),
+    ("bad_date", ["--as", "wangqiang", *_DELEGATE, "lina", "--until", "2025-02-30", "-m", "休假"], 4, "bad_value",
+     "is not a date"),
+    ("unknown_principal", ["--as", "admin", "users", "delegate", "ghost", "lina", "--until", "2025-03-14", "-m",
+                           "休假"], 4, "not_found", "unknown user 'ghost'"),
+    ("unknown_delegate", ["--as", "wangqiang", *_DELEGATE, "ghost", "--until", "2025-03-14", "-m", "休假"], 4,
+     "not_found", "unknown user 'ghost'"),
+    ("role_not_held", ["--as", "wangqiang", *_DELEGATE, "lina", "--role", "office", "--until", "2025-03-14", "-m",
+                       "休假"], 4, "bad_delegation", "does not hold the role 'office'"),
+    ("admin_role", ["--as", "admin", "users", "delegate", "admin", "lina", "--role", "admin", "--until",
+                    "2025-03-14", "-m", "休假"], 4, "bad_delegation", "cannot be delegated"),
+    ("by_someone_else", ["--as", "lina", *_DELEGATE, "lina", "--until", "2025-03-14", "-m", "休假"], 1,
+     "role_missing", "lina may not delegate wangqiang's roles"),
+    ("end_unknown", ["--as", "admin", "users", "undelegate", "999"], 4, "not_found", "no delegation #999"),
+    ("end_ended", ["--as", "admin", "users", "undelegate", "{ended_delegation}"], 4, "bad_delegation",
+     "was already ended"),
+    ("end_by_someone_else", ["--as", "lina", "users", "undelegate", "{ended_delegation}"], 1, "role_missing",
+     "lina may not end delegation"),
+]:
+    case(f"delegation_{_name}", "arguments", _args, _code, _reason, _fragment)
+# -- issue 14: timers (trigger: timer, deadlines:, gongwen tick): the base holds a clean_school item in
+# 公示 since 2025-03-03, over on 3-08 ({publicity}), and one in 市级评估 ({assessing}); no system user
+for _name, _replace, _extra, _fragment in [
+    ("unknown_period_kind", ("roles: [clerk]}", "trigger: timer, after: {fortnights: 1}}"), "",
+     "unknown period kind 'fortnights' in after of 'finish'"),
+    ("negative_period", ("roles: [clerk]}", "trigger: timer, after: {workdays: -2}}"), "",
+     "after of 'finish': workdays must be a whole number above 0, not -2"),
+    ("two_period_kinds", ("roles: [clerk]}", "trigger: timer, after: {days: 1, hours: 2}}"), "",
+     "takes exactly one of workdays, days, hours"),
+    ("since_not_a_date", ("roles: [clerk]}", "trigger: timer, after: {days: 1}, since: count}"), "",
+     "since 'count' is not a date field (it is integer)"),
+    ("since_unknown", ("roles: [clerk]}", "trigger: timer, after: {days: 1}, since: nosuch}"), "",
+     "since 'nosuch' is neither `entered` nor a field"),
+    ("timer_with_roles", ("roles: [clerk]}", "roles: [clerk], trigger: timer, after: {days: 1}}"), "",
+     "is fired by `gongwen tick` as the system user: it takes no roles"),
+    ("timer_without_after", ("roles: [clerk]}", "trigger: timer}"), "", "timer transition 'finish' needs after:"),
+    ("after_without_timer", ("roles: [clerk]}", "roles: [clerk], after: {days: 1}}"), "",
+     "after: is only for a transition with trigger: timer"),
+    ("deadline_unknown_state", None, "deadlines:\n  late: {title: 逾期, states: [nowhere], due: {after: {days: 3}}, "
+     "notify: [clerk]}\n", "unknown state 'nowhere' in deadline 'late'"),
+    ("deadline_due_not_a_date", None, "deadlines:\n  late: {title: 逾期, states: [draft], due: {field: count}, "
+     "notify: [clerk]}\n", "due of deadline 'late': 'count' is not a date field (it is integer)"),
+    ("deadline_without_due", None, "deadlines:\n  late: {title: 逾期, states: [draft], notify: [clerk]}\n",
+     "deadline 'late' needs due:"),
+    ("deadline_unknown_role", None, "deadlines:\n  late: {title: 逾期, states: [draft], due: {after: {days: 3}}, "
+     "notify: [nobody]}\n", "unknown role 'nobody'"),
+    ("deadline_notice_path", None, "deadlines:\n  late: {title: 逾期, states: [draft], due: {after: {days: 3}}, "
+     "notify: [clerk], notice: ../催办.docx}\n", "bad notice template name '../催办.docx'"),
+    ("deadline_escalate_period_kind", None, "deadlines:\n  late: {title: 逾期, states: [draft], due: {after: "
+     "{days: 3}}, notify: [clerk], escalate: {after: {weeks: 1}, to: [clerk]}}\n",
+     "unknown period kind 'weeks' in escalate of deadline 'late'"),
+    ("deadline_on_a_final_state", None, "deadlines:\n  late: {title: 逾期, states: [done], due: {after: {days: 3}}, "
+     "notify: [clerk]}\n", "'done' is final, nothing can be overdue there"),
+]:
+    case(f"definition_timer_{_name}", "definitions", ["workflows", "validate", "{tmp}/definitions/mini.yaml"], 4,
+         "bad_definition", _fragment, mini("mini", _extra, _replace or ("", "")), dbs="once")
+case("tick_without_the_system_key", "environment", ["tick"], 1, "not_authenticated", "signs as the system user")
+case("tick_extra_argument", "arguments", ["tick", "now"], 2, "usage", "unexpected extra argument")
+case("timer_fired_by_hand", "values", ["--as", "chenjing", "do", "{publicity}", "end_publicity"], 1, "not_an_exit",
+     "no transition 'end_publicity' to fire by hand")
+case("period_outside_the_calendar", "values", ["--as", "chenjing", "do", "{assessing}", "evaluate", "--set",
+                                               "city_score=95", "--set", "publicity_start=2099-01-05", "--set",
+                                               "publicity_end=2099-01-09"], 4, "calendar_unknown",
+     "does not know 2099 yet")
+case("workspace_calendar_unreadable", "environment", ["--as", "chenjing", "do", "{assessing}", "evaluate", "--set",
+                                                      "city_score=95", "--set", "publicity_start=2025-03-11",
+                                                      "--set", "publicity_end=2025-03-17"], 4, "bad_calendar",
+     "years are four-digit years", lambda ctx: (ctx.root / "calendar.yaml").write_text("years: [abc]\n"), own=True)
+# -- issue 14: 会签 (countersign): the base holds a plan item waiting for 计划财务股 ({countersign})
+_OUTCOMES = "  agree: {title: 会签同意, from: [draft], to: done}\n  veto: {title: 会签否决, from: [draft], to: done}\n"
+for _name, _block, _fragment in [
+    ("quorum_over_list", "roles: [clerk], quorum: 2, agreed: agree, vetoed: veto",
+     "quorum 2 of 'draft' is more than its 1 countersigners"),
+    ("quorum_zero", "roles: [clerk], quorum: 0, agreed: agree, vetoed: veto", "quorum of 'draft' must be at least 1"),
+    ("quorum_word", "roles: [clerk], quorum: most, agreed: agree, vetoed: veto", "must be all, majority or a number"),
+    ("unknown_office_field", "field: nosuch, agreed: agree, vetoed: veto", "unknown field 'nosuch' in countersign"),
+    ("office_field_not_choices", "field: count, agreed: agree, vetoed: veto", "must be of type choices"),
+    ("unknown_role", "roles: [nobody], agreed: agree, vetoed: veto", "unknown role 'nobody'"),
+    ("nobody_to_sign", "agreed: agree, vetoed: veto", "needs countersigners"),
+    ("disagree_policy", "roles: [clerk], disagree: abstain, agreed: agree, vetoed: veto",
+     "disagree of 'draft' must be veto or count"),
+    ("outcome_with_roles", "roles: [clerk], agreed: finish, vetoed: veto", "it cannot have roles"),
+    ("outcome_unknown", "roles: [clerk], agreed: nosuch, vetoed: veto", "unknown transition 'nosuch' as agreed"),
+    ("outcome_missing", "roles: [clerk], vetoed: veto", "needs agreed"),
+    ("form_path", "roles: [clerk], agreed: agree, vetoed: veto, form: ../会签单.docx", "bad form template name"),
+]:
+    case(f"definition_countersign_{_name}", "definitions", ["workflows", "validate", "{tmp}/definitions/mini.yaml"],
+         4, "bad_definition", _fragment,
+         mini("mini", _OUTCOMES, ("  draft: {title: 起草}", "  draft: {title: 起草, countersign: {%s}}" % _block)),
+         dbs="once")
+for _name, _args, _code, _reason, _fragment in [
+    ("not_a_countersigner", ["--as", "zhaomin", "countersign", "{countersign}", "同意"], 1, "role_missing",
+     "zhaomin is not one of the countersigners yet to sign (pending: 计划财务股)"),
+    ("answer_neither", ["--as", "sunhua", "countersign", "{countersign}", "也许"], 4, "bad_value",
+     "answers 同意 or 不同意, not '也许'"),
+    ("for_unknown_office", ["--as", "sunhua", "countersign", "{countersign}", "同意", "--for", "督察科"], 4,
+     "bad_value", "--for '督察科' is not a countersigner here"),
+    ("outside_the_step", ["--as", "sunhua", "countersign", "{draft}", "同意"], 1, "not_an_exit",
+     "where no 会签 is open"),
+    ("outcome_by_hand", ["--as", "lina", "do", "{countersign}", "countersigned"], 1, "not_an_exit",
+     "no transition 'countersigned' to fire by hand"),
+    ("unknown_office_chosen", ["--as", "zhangwei", "do", "{draft}", "edit", "--set", "cosign_offices=后勤科"], 4,
+     ("bad_input", "bad_value"), "'后勤科' is not one of 计划财务股、人事股、基础教育股、督导室"),
+    ("comment_control_character", ["--as", "sunhua", "countersign", "{countersign}", "同意", "-m", "意\x07见"], 4,
+     "bad_value", "U+0007"),
+]:
+    case(f"countersign_{_name}", "values", _args, _code, _reason, _fragment)
+# -- issue 14: gongwen migrate (explicit migration of running items)
+for _name, _args, _code, _reason, _fragment in [
+    ("unknown_version", ["--to", "deadbeefdeadbeef"], 4, "not_found", "no version 'deadbeefdeadbeef' of plan"),
+    ("map_without_equals", ["--map", "review"], 4, "bad_value", "give OLD_STATE=NEW_STATE"),
+    ("map_to_unknown_state", ["--map", "review=nowhere"], 4, "bad_value", "has no state 'nowhere'"),
+    ("unknown_item", ["--items", "JH-2099-0001"], 4, "not_found", "no item 'JH-2099-0001' of plan"),
+]:
+    case(f"migrate_{_name}", "values", ["--as", "admin", "migrate", "plan", *_args], _code, _reason, _fragment)
+case("migrate_by_a_clerk", "values", ["--as", "zhangwei", "migrate", "plan"], 1, "role_missing",
+     "only an admin migrates items")
+case("migrate_unknown_workflow", "values", ["--as", "admin", "migrate", "nosuch"], 4, "not_found",
+     "unknown workflow 'nosuch'")
+case("countersign_missing_answer", "arguments", ["--as", "sunhua", "countersign", "{countersign}"], 2, "usage",
+     "Missing argument")
 for _option in ("name", "title"):
     case(f"users_add_control_character_in_{_option}", "arguments",
          ["--as", "admin", "users", "add", f"xq{_option}", f"--{_option}", "孙\x01丽"], 4, "bad_value", "U+0001",
@@ -739,7 +868,8 @@ def documents_link_outside(ctx: Ctx) -> None:
 case("documents_link_outside", "changed_state", ["--as", "zhangwei", "do", "{draft}", "submit"], 4, "unsafe_path",
      "", documents_link_outside, own=True)
 case("templates_check_broken", "templates", ["--as", "zhaomin", "templates", "check"], 4, "bad_input",
-     "1 of 30 templates have problems", put_template("{{ title "), own=True, report=True)
+     f"1 of {len(list((REPO / 'templates_docx').glob('*/*.docx')))} templates have problems",
+     put_template("{{ title "), own=True, report=True)
 
 # ================================================================================================
 # ingest: one result row per file, its reason and exit code; nothing applied
@@ -1015,10 +1145,29 @@ def build_base(db: str, db_url: str | None, top: Path) -> Base:
             veto = engine.create("zhangwei", "clean_school", values=clean_school_values(
                 veto_items=[{"item": "发生重大安全责任事故", "hit": True}])).key
             keys.update(review=review, boss=boss, veto=veto, **make_forms(engine, ws, forms))
+            # -- issue 14: 会签: a plan item waiting for 计划财务股's opinion
+            keys["countersign"] = engine.create("zhangwei", "plan", values=plan_values(cosign_offices="计划财务股")).key
+            engine.fire("zhangwei", keys["countersign"], "submit")
+            engine.fire("lina", keys["countersign"], "to_countersign")
             from workflow.identity.keyring import KeyRing
 
             ring = KeyRing()
             keys.update(lina_key=ring.signer("lina").public.line, zhangwei_key=ring.signer("zhangwei").public.line)
+            # -- issue 14: delegation: one given and ended, for the undelegate cases
+            from workflow.engine import delegation
+
+            given = delegation.delegate(ws, "wangqiang", "wangqiang", "zhaomin", [], "2025-03-14", None, "休假")
+            delegation.undelegate(ws, "wangqiang", given.id)
+            keys.update(ended_delegation=str(given.id))
+            # -- issue 14: timers: a 公示 over since 3-08 (tick has something to do) and an assessment
+            keys["assessing"] = engine.create("zhangwei", "clean_school", values=clean_school_values()).key
+            engine.fire("zhangwei", keys["assessing"], "submit")
+            engine.fire("lina", keys["assessing"], "forward", sets=[("county_opinion", "同意推荐。")])
+            keys["publicity"] = engine.create("zhangwei", "clean_school", values=clean_school_values()).key
+            engine.fire("zhangwei", keys["publicity"], "submit")
+            engine.fire("lina", keys["publicity"], "forward", sets=[("county_opinion", "同意推荐。")])
+            engine.fire("wangqiang", keys["publicity"], "approve", sets=[
+                ("city_score", "95"), ("publicity_start", "2025-03-03"), ("publicity_end", "2025-03-07")])
         finally:
             ws.close()
     (forms / "bomb.docx").write_bytes(zip_bomb())

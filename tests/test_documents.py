@@ -124,7 +124,8 @@ def test_templates_check(gw, workspace):
     assert ok.exit_code == 0, ok.output
     report = json.loads(ok.output)["templates"]
     definitions = registry.load_all(workspace.definitions_dir, workspace.templates_dir)
-    declared = {(d.id, n) for d in definitions.values() for t in d.transitions.values() for n in t.templates}
+    declared = {(d.id, n) for d in definitions.values() for n in d.template_names()}
+    assert ("plan", "会签单.docx") in declared and ("plan", "发文稿纸.docx") in declared
     assert {(r["workflow"], r["template"]) for r in report} == declared
     write_template(workspace.templates_dir / "plan" / "退回意见.docx", "{{ title }} {{ no_such_field }}")
     write_template(workspace.templates_dir / "plan" / "撤回说明.docx", "{% if title %}unclosed")

@@ -277,8 +277,8 @@ def test_a_missing_database_file_is_named_and_not_made(ws):
 
 @pytest.mark.parametrize("found, reason, says", [
     ("0002", "schema_old",
-     "the database schema is at revision 0002, this gongwen needs 0003: run `gongwen db upgrade`"),
-    ("0009", "schema_newer", "newer than this gongwen's (0003)"),
+     "the database schema is at revision 0002, this gongwen needs 0004: run `gongwen db upgrade`"),
+    ("0009", "schema_newer", "newer than this gongwen's (0004)"),
     ("abc123", "damaged_db", "is not a gongwen database or is damaged (unknown schema revision 'abc123')"),
 ])
 def test_only_an_older_valid_schema_says_upgrade(ws, found, reason, says):

@@ -30,6 +30,7 @@ PEOPLE = [u for u in USERS if u[0] in ("zhangwei", "lina", "wangqiang", "chenjin
 CLERK_PRIVILEGES = {  # what `db grant` must leave, as PostgreSQL reports it
     "alembic_version": ["SELECT"], "assigned_numbers": ["SELECT", "INSERT"], "blobs": ["SELECT", "INSERT"],
     "checkpoints": ["SELECT", "INSERT"], "counters": ["SELECT", "INSERT", "UPDATE"],
+    "delegations": ["SELECT", "INSERT", "UPDATE"],  # a principal delegates (委托) and ends it
     "db_logins": ["SELECT"], "definition_versions": ["SELECT", "INSERT"], "events": ["SELECT", "INSERT"],
     "form_receipts": ["SELECT", "INSERT"], "items": ["SELECT", "INSERT", "UPDATE"], "settings": ["SELECT"],
     "user_keys": ["SELECT"], "user_roles": ["SELECT"], "users": ["SELECT"],
@@ -128,7 +129,7 @@ def test_clerk_cannot_update_delete_or_truncate_events(pg_ws, pg_server):
     granted = ok_json(run(pg_ws, "--json", "db", "grant", clerk, "--user", "zhangwei"))
     assert granted["privileges"] == CLERK_PRIVILEGES
     assert granted["db_login"] == clerk and granted["user"] == "zhangwei" and granted["trigger"] == grants.TRIGGER
-    assert len(granted["sequences"]) == 4  # items, events, assigned_numbers, checkpoints ids
+    assert len(granted["sequences"]) == 5  # items, events, assigned_numbers, checkpoints, delegations ids
     before = snapshot(pg_ws)
     assert before["db_logins"] == [(clerk, "zhangwei")]
 

@@ -44,7 +44,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     view = json.loads(shown.stdout)
     assert view["state"] == "publish" and view["numbers"]["doc_number"].startswith("某教发〔")
     assert [e["signed_by"] for e in view["history"]] == [
-        "zhangwei", "zhangwei", "lina", "zhangwei", "lina", "wangqiang", "chenjing"]
+        "zhangwei", "zhangwei", "lina", "zhangwei", "lina", "sunhua", "sunhua", "wangqiang", "chenjing"]
+    assert [e["transition"] for e in view["history"]][4:7] == ["to_countersign", "countersign", "countersigned"]
     assert {e["signature"] for e in view["history"]} == {"valid"}
     assert "signed by wangqiang: signature verifies" in run.stdout
     assert re.search(r"^OK: \d+ events \(\d+ signatures checked\)", run.stdout, flags=re.M)

@@ -9,7 +9,8 @@ import docx
 import pytest
 from helpers import USERS, YEAR, clean_school_values, fire, inspection_values, plan_values, snapshot
 
-from workflow.engine import registry
+from workflow.engine import countersign, registry, timers
+from workflow.engine.tick import tick
 from workflow.store import chain
 
 
@@ -17,10 +18,11 @@ def walk(engine, key, steps):
     """Fire (login, transition, comment, sets, expected state) steps; check each resulting state."""
     view = None
     for login, transition, comment, sets, expected in steps:
-        before = engine.show(login, key).version
+        before = engine.show(login, key)
         view = fire(engine, login, key, transition, comment, **sets)
         assert view.state == expected, (transition, view.state)
-        assert view.version == before + 1
+        events = len(engine.show(login, key).history) - len(before.history)
+        assert events >= 1 and view.version == before.version + events  # one revision per event (会签完毕 too)
     return view
 
 
@@ -38,13 +40,20 @@ def check_history_follows_definition(engine, workspace, keys, workflow_id):
         assert events[0].transition == "create" and events[0].to_state == definition.initial
         assert [e.seq for e in events] == list(range(1, len(events) + 1))
         for previous, event in zip(events, events[1:]):
-            tr = definition.transitions[event.transition]
             assert event.from_state == previous.to_state
+            if event.transition == "countersign":  # a 会签 opinion: stays in the 会签 state
+                assert event.to_state == event.from_state and definition.states[event.from_state].countersign
+                continue
+            tr = definition.transitions[event.transition]
             assert event.from_state in tr.sources
             assert event.to_state == tr.target_from(event.from_state)
-            # every transition renders its declared templates into .docx files python-docx opens
+            # every transition renders its declared templates into .docx files python-docx opens (and,
+            # opening a 会签, one 会签单 per countersigner)
             produced = event.data["documents"]
-            assert [d["template"] for d in produced] == tr.templates and produced
+            cosign = definition.states[event.to_state].countersign if event.to_state != event.from_state else None
+            forms = [cosign.form] * len(event.data["countersign"]["parties"]) if cosign else []
+            assert [d["template"] for d in produced] == tr.templates + forms
+            assert produced or not tr.templates
             for doc in produced:
                 path = workspace.root / "documents" / key / doc["file"]
                 assert hashlib.sha256(path.read_bytes()).hexdigest() == doc["sha256"]
@@ -93,9 +102,19 @@ def test_plan_every_transition(engine, workspace):
     ])
     assert engine.show("zhangwei", c).numbers == {}
 
+    d = engine.create("zhangwei", "plan", values=plan_values(title="第四份文件", cosign_offices="计划财务股")).key
+    walk(engine, d, [
+        ("zhangwei", "submit", "", {}, "review"),
+        ("lina", "to_countersign", "", {}, "countersign"),
+    ])
+    assert countersign.record(engine, "sunhua", d, "不同意", "经费来源不明。").state == "returned"
+    fire(engine, "zhangwei", d, "submit", "已说明经费来源。")
+    fire(engine, "lina", d, "to_countersign")
+    assert countersign.record(engine, "sunhua", d, "同意").state == "approve"
+
     definition = registry.current(workspace, "plan")
-    assert fired_transitions(engine, [a, b, c]) == set(definition.transitions)
-    check_history_follows_definition(engine, workspace, [a, b, c], "plan")
+    assert fired_transitions(engine, [a, b, c, d]) - {"countersign"} == set(definition.transitions)
+    check_history_follows_definition(engine, workspace, [a, b, c, d], "plan")
     history = engine.history("zhaomin", a).history
     assert history[-1].data["numbers"] == {"doc_number": f"某教发〔{YEAR}〕1号"}
     assert history[5].comment == "请补充量化目标。" and history[5].actor == "lina"
@@ -214,9 +233,23 @@ def test_clean_school_every_transition(engine, workspace):
         ("wangqiang", "reject", "评估得分未达到示范校标准。", {"city_score": "75"}, "rejected"),
     ])
 
+    # the 公示 ends by itself (issue 14): 5 working days from Monday 3-03, over on 3-08; `gongwen tick`
+    # fires end_publicity as the system user, then the office names the school from 公示期满
+    c = engine.create("zhangwei", "clean_school", values=clean_school_values(school="某某县第二中学")).key
+    walk(engine, c, [
+        ("zhangwei", "submit", "", {}, "review"),
+        ("lina", "forward", "", {"county_opinion": "同意推荐。"}, "approve"),
+        ("wangqiang", "approve", "", {"city_score": "92", "publicity_start": "2025-03-03",
+                                      "publicity_end": "2025-03-07"}, "publicity"),
+    ])
+    timers.bootstrap_system(workspace, "admin")
+    assert [(d.key, d.name, d.outcome) for d in tick(engine)] == [(c, "end_publicity", "fired")]
+    assert engine.show("zhangwei", c).state == "publicized"
+    assert fire(engine, "chenjing", c, "publish").numbers == {"certificate_number": f"某教廉证〔{YEAR}〕2号"}
+
     definition = registry.current(workspace, "clean_school")
-    assert fired_transitions(engine, [a, b]) == set(definition.transitions)
-    check_history_follows_definition(engine, workspace, [a, b], "clean_school")
+    assert fired_transitions(engine, [a, b, c]) == set(definition.transitions)
+    check_history_follows_definition(engine, workspace, [a, b, c], "clean_school")
 
 
 def test_numbers_are_per_sequence_and_year(engine, monkeypatch):

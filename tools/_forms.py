@@ -177,12 +177,40 @@ def plan_draft_sheet():
     fields(t, ("核稿意见", "{{ (review.opinion or '同意') if review else '' }}"), height=900)
     fields(t, ("核稿人", REVIEWER), ("核稿日期", REVIEW_DATE))
     approval_rows(t, "签发意见", "签发人", "签发日期")
-    fields(t, ("会签", ""), height=700)
+    fields(t, ("会签", COUNTERSIGN_LINES), height=700)
     fields(t, ("主送", text("main_to")))
     fields(t, ("抄送", text("cc")))
     fields(t, ("印制份数", text("copies")), ("印发日期", date("issue_date")))
     history_table(doc, current=True)
     form_footer(doc, "签发意见")
+    return doc
+
+
+COUNTERSIGN_LINES = [  # one line per office: its opinion, signer and date (待会签 while pending)
+    "{%p for r in (countersign.rows if countersign else []) %}",
+    "{{ r.office }}：{{ r.decision or '待会签' }}{{ '，' ~ r.opinion if r.opinion else '' }}"
+    "{% if r.signer_name %}　{{ r.signer_name }}　{{ r.date|cn_date }}{% endif %}",
+    "{%p endfor %}"]
+
+
+def countersign_sheet():
+    """会签单: one per countersigning office, handed out when the 会签 opens. The office ticks 同意 or
+    不同意, writes its opinion, signs and dates it; ingest records it as that office's opinion.
+    The office it is for (``countersigner``) is fixed content, covered by the form's token."""
+    doc = form_doc("会签单", "工作计划")
+    t = table(doc, FORM)
+    fields(t, ("标题", "{{ title or '' }}"))
+    fields(t, ("文种", text("kind")), ("主办科室", "{{ department or '' }}"))
+    fields(t, ("拟稿人", "{{ item.creator_name }}"), ("联系电话", text("drafter_phone")))
+    fields(t, ("核稿意见", "{{ (review.opinion or '同意') if review else '' }}"), height=700)
+    fields(t, ("会签单位", "{{ countersigner.title if countersigner else '' }}"))
+    options = []
+    for i, option in enumerate(("同意", "不同意")):
+        options += [Check("gw-decision-" + option), option + ("　" if i == 0 else "")]
+    fields(t, ("会签意见", [tuple(options)]))
+    fields(t, ("意见", ""), height=1800)
+    fields(t, ("会签人", ""), ("日期", ""))
+    form_footer(doc, "会签意见")
     return doc
 
 

@@ -245,6 +245,21 @@ def inspection_recheck():
     return doc
 
 
+def inspection_reminder():
+    """催办通知: `gongwen tick` renders it when the 整改 deadline passes (issue 14, 督办)."""
+    doc = _official("催办通知", "督导检查", "关于督促{{ school }}按期报送整改报告的通知", "{{ school }}：")
+    body(doc, "我局{% if notice_issued %}于{{ notice_issued|cn_date }}{% endif %}向你校下达了整改通知"
+              "{% if numbers.notice_number %}（{{ numbers.notice_number }}）{% endif %}，要求你校于"
+              "{{ deadline.due|cn_date }}前完成{{ deadline.title }}。截至{{ event.date|cn_date }}，"
+              "我局尚未收到，现予催办。")
+    body(doc, "请你校接到本通知后抓紧落实整改，尽快报送整改报告及佐证材料。"
+              "{% if deadline.escalate_after %}逾期{{ deadline.escalate_after }}仍未报送的，"
+              "将报{{ deadline.escalate_to }}督办。{% endif %}")
+    signature(doc, "{{ event.date|cn_date }}")
+    record(doc, cc=None)
+    return doc
+
+
 # --- clean_school ---------------------------------------------------------------------------------
 TIER = "{{ batch }}年度{{ level or '' }}清廉学校{{ tier }}"
 
@@ -264,6 +279,18 @@ def clean_publicity():
     body(doc, "公示期间，对公示对象有异议的，可以书面形式向我局反映。反映情况应当实事求是，"
               "并提供具体线索或佐证材料；以个人名义反映的请署真实姓名并留联系方式，"
               "以单位名义反映的请加盖单位公章。")
+    signature(doc, "{{ event.date|cn_date }}")
+    record(doc, cc=None)
+    return doc
+
+
+def clean_publicity_over():
+    """公示结果: the 公示 period is over (a timer of `gongwen tick`), the school awaits naming."""
+    doc = _official("公示结果", "清廉学校认定", "关于" + TIER + "拟认定对象公示结果的说明")
+    body(doc, "{{ school }}" + TIER + "拟认定对象公示{% if publicity_start %}自{{ publicity_start|cn_date }}"
+              "起{% endif %}，{{ event.comment }}，公示期满。{% if objection %}公示期间收到的异议（"
+              "{{ objection }}）经核查不成立。{% else %}公示期间未收到异议。{% endif %}")
+    body(doc, "现提请办理命名授牌。")
     signature(doc, "{{ event.date|cn_date }}")
     record(doc, cc=None)
     return doc
@@ -334,6 +361,7 @@ BUILDERS = {
     "plan": {
         "印发通知.docx": plan_notice,
         "发文稿纸.docx": forms.plan_draft_sheet,
+        "会签单.docx": forms.countersign_sheet,
         "不予签发意见.docx": lambda: forms.refusal("plan"),
     },
     "inspection": {
@@ -341,6 +369,7 @@ BUILDERS = {
         "督导意见书.docx": inspection_opinion,
         "整改通知书.docx": inspection_rectify,
         "整改复查报告.docx": inspection_recheck,
+        "催办通知.docx": inspection_reminder,
         "实地督导安排.docx": forms.visit_plan,
         "督导报告.docx": forms.inspection_report,
         "销号登记表.docx": forms.closing_register,
@@ -349,6 +378,7 @@ BUILDERS = {
     },
     "clean_school": {
         "公示公告.docx": clean_publicity,
+        "公示结果.docx": clean_publicity_over,
         "不予认定通知.docx": clean_refusal,
         "撤销决定.docx": clean_revocation,
         "认定证书.docx": clean_certificate,
@@ -378,6 +408,11 @@ def declared_templates(definitions_dir):
         names = set()
         for transition in (definition.get("transitions") or {}).values():
             names.update((transition or {}).get("templates") or [])
+        for deadline in (definition.get("deadlines") or {}).values():  # 催办通知 of `gongwen tick`
+            names.update([deadline["notice"]] if (deadline or {}).get("notice") else [])
+        for state in (definition.get("states") or {}).values():  # 会签单: a state's countersign form
+            form = ((state or {}).get("countersign") or {}).get("form")
+            names.update([form] if form else [])
         result[definition["id"]] = sorted(names)
     return result
 

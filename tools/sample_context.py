@@ -22,6 +22,10 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SETTINGS = {"issuer_name": "某某县教育局", "issuer_code": "某教发"}
+# what `gongwen tick` gives a 催办通知 (issue 14): the deadline that passed
+DEADLINE = {"id": "rectification", "title": "整改报告报送", "due": "2024-06-28",
+            "due_time": "2024-06-29T00:00:00+08:00", "roles": ["inspector", "office"],
+            "roles_title": "督学、办公室文书", "escalate_after": "3个工作日", "escalate_to": "局领导"}
 FORM = {"id": "JH-2024-0007#3", "code": "JH-2024-0007/r4/f3/0123456789abcdef0123",
         "token": '{"v":1}'}
 
@@ -225,6 +229,7 @@ def sample_context(workflow_id, minimal=False, form=False):
         settings=dict(SETTINGS),
         params=copy.deepcopy(definition.get("params") or {}),
         today=sample["today"],
+        deadline=dict(DEADLINE),
     )
     context["review"] = None if minimal else _review(sample["history"])
     context["decision"] = None if minimal or form else _decision(definition, sample["history"])

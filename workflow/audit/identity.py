@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from workflow.audit import fold
+from workflow.audit import delegations, fold
+from workflow.audit import timers as tick_rules
 from workflow.audit.eventlog import Problem
 from workflow.audit.eventlog import text as _text
 from workflow.errors import BadInput
@@ -48,6 +49,7 @@ class Users:
     signed_from: int = 0  # events with a smaller id are the older release's, and the upgrade marker
     marker: int = 0  # the upgrade marker's id (0: none, a log signed from its first event)
     problems: list[Problem] = field(default_factory=list)
+    delegations: dict[int, Any] = field(default_factory=dict)  # id -> delegations.Given: the fold of 委托 events
 
     def roles_at(self, login: str, event_id: int) -> frozenset[str]:
         """The roles `login` held just before event `event_id`."""
@@ -85,6 +87,9 @@ def fold_users(connection: Connection) -> Users:
                 users.people[person["login"]] = {"name": person.get("name", ""), "title": person.get("title", ""),
                                                  "roles": set(person.get("roles") or [])}
                 users.set_roles(person["login"], event_id, set(person.get("roles") or []))
+            continue
+        if kind in delegations.KINDS:  # given by the principal or an admin: checked there
+            delegations.fold(users, kind, actor, data, event_id, where)
             continue
         login = str(data.get("login", ""))
         admin_now = ADMIN in users.roles_at(actor, event_id)
@@ -124,7 +129,8 @@ def _add_key(users: Users, login: str, data: dict[str, Any], event_id: int, wher
 
 
 def check_tables(connection: Connection, users: Users, problems: list[Problem]) -> None:
-    """The users, user_roles and user_keys tables against the fold."""
+    """The users, user_roles, user_keys and delegations tables against the fold."""
+    delegations.check_table(connection, users, problems)
     rows = {(_text(login)): (_text(name), _text(title)) for login, name, title in
             connection.exec_driver_sql("SELECT login, name, title FROM users")}
     roles: dict[str, set[str]] = {}
@@ -193,6 +199,10 @@ class EventCheck:
         verify_from = self.vouched_to + 1 if self.signatures else float("inf")
         self.last_data.update(zip(map(_ITEM_ID, rows), map(_DATA, rows)))
         self._fold(rows)
+        for index in tick_rules.verify_rows(rows, 11, 15):  # the system user: timers, 催办, 督办 only
+            self.problems.append(Problem("system_event", f"{_text(rows[index][0])} recorded {_text(rows[index][11])}:"
+                                         " only gongwen tick (the system user) records 催办/督办 events, and "
+                                         "only on items", *_where(rows[index])))
         if self._settled(rows):  # every signer and role of the batch known good for its whole id span
             if rows[-1][14] >= verify_from:
                 self._verify(rows, verify_from)
@@ -210,7 +220,9 @@ class EventCheck:
                         continue
                 if event_id >= verify_from:
                     self._verify([row], verify_from)
-                if item_id is not None and roles != b'["owner"]':
+                if item_id is not None and delegations.MARK in data:  # acting for someone: its own check
+                    self.problems.extend(delegations.check_event(users, row, _where(row)))
+                elif item_id is not None and roles != b'["owner"]':
                     holds = held.get((actor, roles))
                     if holds is None or not holds[0] <= event_id < holds[1]:
                         self._check_roles(row)
@@ -239,6 +251,8 @@ class EventCheck:
         if not (first.__class__ is int and last.__class__ is int and first >= self.users.signed_from):
             return False
         if None in map(_SIGNATURE, rows) or None in map(_ITEM_ID, rows):
+            return False
+        if delegations.MARK in b"\n".join(map(_DATA, rows)):  # an event acting under a delegation: row by row
             return False
         for pair in set(zip(map(_SIGNER, rows), map(_ACTOR, rows))):
             span = self._valid.get(pair)

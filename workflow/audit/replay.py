@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workflow.audit import eventlog
-from workflow.definition.model import CREATE, MIGRATE, Definition
+from workflow.audit import cosign, eventlog, timers
+from workflow.definition.model import COUNTERSIGN, CREATE, MIGRATE, Definition
 from workflow.engine import registry
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
             held = role_lists.get(roles)
             if held is None:
                 held = role_lists[roles] = [r for r in _loads(roles, list) or [] if isinstance(r, str)]
+            principal = _principal(data)  # acting under a delegation (委托): separation of duties for both
             if transition == MIGRATE:  # the item moves to another version: checked against both
                 problem = _migration(session, definitions, track, event_definition, from_state, to_state, held,
                                      _loads(data, dict) or {})
@@ -113,11 +114,17 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
                     report.anomalies.append(Anomaly(key, f"the definition version {str(version)[:12]} is gone", seq))
                     continue
                 track["version"] = version
-                problem = _check(definition, track, transition, from_state, to_state, actor, held)
+                if transition == COUNTERSIGN:  # one countersigner's opinion (会签)
+                    problem = cosign.opinion(definition, track, from_state, to_state, actor, held, data)
+                else:
+                    problem = _check(definition, track, transition, from_state, to_state, actor, held, principal)
+                    problem = cosign.step(definition, track, transition, from_state, to_state, data, seq) or problem
             if problem:
                 report.anomalies.append(Anomaly(key, problem, seq, transition))
             track["state"], track["time"] = to_state, time
             track["actors"].setdefault(transition, set()).add(actor)
+            if principal:
+                track["actors"][transition].add(principal)
             if rerender and isinstance(data, str) and '"documents"' in data:
                 _rerender(session, report, key, seq, _loads(data, dict) or {})
         for item_id, (_, key, workflow_id, _definition, state) in items.items():
@@ -175,9 +182,20 @@ def _loads(text: Any, kind: type) -> Any:
     return value if isinstance(value, kind) else None
 
 
+def _principal(data: Any) -> str | None:
+    """The principal an event names acting under a delegation, if any."""
+    if not (isinstance(data, str) and '"delegation":{' in data):
+        return None
+    found = (_loads(data, dict) or {}).get("delegation")
+    return str(found.get("principal")) if isinstance(found, dict) else None
+
+
 def _check(definition: Definition, track: dict[str, Any], transition: str, from_state: str | None, to_state: str,
-           actor: str, roles: list[str]) -> str | None:
+           actor: str, roles: list[str], principal: str | None = None) -> str | None:
     """What the definition would have refused in this event, or None."""
+    system = timers.replay_check(definition, transition, track["state"], from_state, to_state, actor)
+    if system is not None:  # "" : a 催办/督办 event in order (no transition of the definition)
+        return system or None
     if transition == CREATE:
         if track["state"] is not None:
             return "a second creation event"
@@ -197,8 +215,10 @@ def _check(definition: Definition, track: dict[str, Any], transition: str, from_
     if tr.roles and not set(tr.roles) & set(roles):
         return f"{actor} held {roles}, none of the roles {tr.roles} that {transition} needs"
     for earlier in tr.distinct_from:
-        if actor in (track["actors"].get(earlier) or ()):
-            return f"separation of duties: {actor} also did {earlier}"
+        for who in filter(None, (actor, principal)):
+            if who in (track["actors"].get(earlier) or ()):
+                return f"separation of duties: {who} also did {earlier}" + (f" ({actor} acting for {principal})"
+                                                                               if principal else "")
     return None
 
 

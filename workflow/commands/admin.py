@@ -11,7 +11,7 @@ from workflow.commands.app import App
 
 @click.group()
 def users() -> None:
-    """Manage users and roles (admins only)."""
+    """Manage users and roles (admins only), and delegations (委托)."""
 
 
 @users.command("add")
@@ -82,6 +82,52 @@ def users_revoke_key(app: App, login: str) -> None:
 
     user = manage_users(app.workspace, app.login, "revoke-key", login, keys=app.keys)
     app.emit(user.to_json(), f"{user.login}: key revoked; no key registered now")
+
+
+@users.command("delegate")
+@click.argument("principal")
+@click.argument("delegate_to", metavar="DELEGATE")
+@click.option("--role", "roles", multiple=True, help="A role of PRINCIPAL to delegate (repeatable; default: all).")
+@click.option("--from", "start", metavar="DATE", help="First day (default today).")
+@click.option("--until", required=True, metavar="DATE", help="Last day, included.")
+@click.option("-m", "--reason", required=True, help="Why (e.g. 局长休假).")
+@click.pass_obj
+def users_delegate(app: App, principal: str, delegate_to: str, roles: tuple[str, ...], start: str | None,
+                   until: str, reason: str) -> None:
+    """Delegate PRINCIPAL's roles to DELEGATE for a period (委托; by PRINCIPAL or an admin)."""
+    from workflow.engine.delegation import delegate
+
+    found = delegate(app.workspace, app.login, principal, delegate_to, list(roles), until, start, reason, app.keys)
+    app.emit(found.to_json(), f"delegation #{found.id}: {found.delegate} acts for {found.principal} as "
+                              f"{', '.join(found.roles)} from {found.starts} until {found.ends}")
+
+
+@users.command("undelegate")
+@click.argument("delegation_id", metavar="ID", type=int)
+@click.option("-m", "--reason", default="", help="Why it ends early.")
+@click.pass_obj
+def users_undelegate(app: App, delegation_id: int, reason: str) -> None:
+    """End delegation ID now (by its principal, its delegate or an admin)."""
+    from workflow.engine.delegation import undelegate
+
+    found = undelegate(app.workspace, app.login, delegation_id, reason, app.keys)
+    app.emit(found.to_json(), f"delegation #{found.id} ended: {found.delegate} no longer acts for {found.principal}")
+
+
+@users.command("delegations")
+@click.option("--all", "everything", is_flag=True, help="Ended and future ones too.")
+@click.pass_obj
+def users_delegations(app: App, everything: bool) -> None:
+    """The delegations in force today (委托)."""
+    from workflow.commands.present import table
+    from workflow.engine.delegation import listing
+
+    rows = listing(app.workspace, app.login, everything)
+    app.emit({"delegations": [d.to_json() for d in rows]},
+             table(["id", "principal", "delegate", "roles", "from", "until", "in force", "reason"],
+                   [[str(d.id), d.principal, d.delegate, ", ".join(d.roles), d.starts, d.ends,
+                     "yes" if d.in_force else "ended" if d.ended_event else "no", d.reason] for d in rows])
+             if rows else "(no delegations in force)" if not everything else "(no delegations)")
 
 
 # -- workflows -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Item commands: new, show, do, list, worklist, history, docs, ingest."""
+"""Item commands: new, show, do, countersign, list, worklist, history, docs, ingest."""
 
 from __future__ import annotations
 
@@ -61,6 +61,26 @@ def do_transition(app: App, key: str, transition: str, comment: str, sets: tuple
     view: ItemView = app.engine.fire(app.login, check_item_key(key), transition, comment, pairs, expect_version)
     numbers = "".join(f"; {n}: {v}" for n, v in view.numbers.items())
     app.emit(view.to_json(), f"{view.key}: {transition} → {view.state} ({view.state_title}){numbers}")
+
+
+@click.command()
+@click.argument("key", metavar="ITEM")
+@click.argument("decision", metavar="同意|不同意")
+@click.option("-m", "--comment", default="", help="The opinion (会签意见).")
+@click.option("--for", "party", metavar="OFFICE", help="The office (role or its title) you sign for, if several.")
+@click.option("--expect-version", type=int, help="Refuse (exit 3) unless the item is still at this version.")
+@click.pass_obj
+def countersign(app: App, key: str, decision: str, comment: str, party: str | None,
+                expect_version: int | None) -> None:
+    """Give your 会签 opinion on ITEM: 同意 (agree) or 不同意 (disagree)."""
+    from workflow.engine import countersign as cosign
+
+    check_text(comment, "comment")
+    view: ItemView = cosign.record(app.engine, app.login, check_item_key(key), decision, comment, party,
+                                   expect_version)
+    pending = "、".join(view.countersign["pending"]) if view.countersign else ""
+    left = f"; yet to sign: {pending}" if pending else ""
+    app.emit(view.to_json(), f"{view.key}: 会签 {decision} → {view.state} ({view.state_title}){left}")
 
 
 @click.command("list")

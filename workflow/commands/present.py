@@ -55,6 +55,8 @@ def item_text(view: ItemView) -> str:
                 lines.append(f"      {index}. {text}")
         else:
             lines.append(f"    {label} ({name}): {value_text(value)}")
+    if view.countersign is not None:
+        lines.extend(countersign_lines(view.countersign))
     if view.worklists:
         lines.append("  on worklists: " + "，".join(f"{w.title} ({w.id})" for w in view.worklists))
     if view.allowed:
@@ -69,12 +71,28 @@ def item_text(view: ItemView) -> str:
     return "\n".join(lines)
 
 
+def countersign_lines(block: dict[str, Any]) -> list[str]:
+    """The open 会签: each countersigner's opinion, signer and date, and who has yet to sign."""
+    lines = [f"  会签 (countersign): {block['agreed']} agreed, {block['disagreed']} disagreed; needs "
+             f"{block['quorum']}; 不同意 {'vetoes' if block['disagree'] == 'veto' else 'counts against'}"]
+    for row in block["parties"]:
+        if row["decision"]:
+            said = f"：{row['opinion']}" if row["opinion"] else ""
+            lines.append(f"    {row['party_title']}: {row['decision']}{said} — {row['signer_name']} ({row['signer']}) "
+                         f"{row['date']}")
+        else:
+            lines.append(f"    {row['party_title']}: yet to sign")
+    if block["pending"]:
+        lines.append("  yet to sign: " + "、".join(block["pending"]))
+    return lines
+
+
 def history_text(events: Sequence[EventView], indent: str = "") -> str:
     lines = []
     for e in events:
         move = (f"{e.from_state} ({e.from_title}) → {e.to_state} ({e.to_title})" if e.from_state
                 else f"→ {e.to_state} ({e.to_title})")
-        lines.append(f"{indent}{e.seq:>3}. {e.time}  {e.actor} [{','.join(e.roles)}]  "
+        lines.append(f"{indent}{e.seq:>3}. {e.time}  {actor_text(e)} [{','.join(e.roles)}]  "
                      f"{e.transition} ({e.transition_title})  {move}")
         lines.append(f"{indent}       {signed_text(e)}")
         if e.comment:
@@ -82,11 +100,22 @@ def history_text(events: Sequence[EventView], indent: str = "") -> str:
         changed = list(e.changes)
         if changed and e.transition != "create":
             lines.append(f"{indent}       changed: {', '.join(changed)}")
+        opinion = e.data.get("countersign") if e.transition == "countersign" else None
+        if isinstance(opinion, dict):
+            lines.append(f"{indent}       {opinion.get('party_title')}: {opinion.get('decision')}")
         for name, number in (e.data.get("numbers") or {}).items():
             lines.append(f"{indent}       number {name}: {number}")
         for doc in e.data.get("documents") or []:
             lines.append(f"{indent}       document {doc['file']}  sha256 {doc['sha256'][:16]}")
     return "\n".join(lines)
+
+
+def actor_text(e: EventView) -> str:
+    """The actor, and on whose behalf under which delegation (委托) when the event says so."""
+    found = e.data.get("delegation") if isinstance(e.data, dict) else None
+    if isinstance(found, dict):
+        return f"{e.actor} on behalf of {found.get('principal')} under delegation #{found.get('id')}"
+    return e.actor
 
 
 def signed_text(e: EventView) -> str:

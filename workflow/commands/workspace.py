@@ -21,15 +21,19 @@ def init(app: App, directory: str, issuer_name: str | None, issuer_code: str | N
     from pathlib import Path
 
     from workflow.engine.admin import bootstrap_admin
+    from workflow.engine.timers import bootstrap_system
     from workflow.store import workspace as wsmod
 
     db_url, given_by = (init_db, "--db") if init_db else wsmod.given_db_url(app.db_url)
     ws = wsmod.init(Path(directory), issuer_name, issuer_code, db_url, given_by)
     login = admin_login or app.login
     line = bootstrap_admin(ws, login, app.keys)
-    app.emit({"workspace": str(ws.root), "database": ws.db.safe_url, "admin": login, "admin_key": line},
+    system_line = bootstrap_system(ws, login, app.keys)  # signs what `gongwen tick` records
+    app.emit({"workspace": str(ws.root), "database": ws.db.safe_url, "admin": login, "admin_key": line,
+              "system_key": system_line},
              f"initialised gongwen workspace in {ws.root}\n  database: {ws.db.safe_url}\n"
              f"  admin user: {login}, key {line}\n"
+             f"  system user (gongwen tick): key {system_line}, private key on this account\n"
              "  (each user runs `gongwen key new` on their own account; add them with "
              "`gongwen users add LOGIN --role ROLE --key LINE`)")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.definition.model import Definition
+from workflow.definition.model import CountersignSpec, Definition
 
 
 def describe(d: Definition) -> dict:
@@ -14,19 +14,46 @@ def describe(d: Definition) -> dict:
                        **({"fields": {s: {"type": x.type, "label": x.label} for s, x in f.record.items()}}
                           if f.record else {})} for n, f in d.fields.items()},
         "states": {s: {"title": st.title, "final": st.final,
-                       "editable": st.editable if st.editable == "all" else list(st.editable)}
+                       "editable": st.editable if st.editable == "all" else list(st.editable),
+                       **({"countersign": _countersign(st.countersign)} if st.countersign else {})}
                    for s, st in d.states.items()},
         "transitions": {t.id: {"title": t.title, "from": t.sources, "to": t.target, "roles": t.roles,
                                "permissions": t.permissions, "distinct_from": t.distinct_from,
                                "require": t.require, "fields": t.fields,
                                "comment": "required" if t.comment_required else "optional",
                                "when": t.when, "when_message": t.when_message, "assign": t.assign,
-                               "templates": t.templates, "trigger": "automatic" if t.automatic else "user"}
+                               "templates": t.templates,
+                               "trigger": "timer" if t.timer else "automatic" if t.automatic else "user",
+                               **({"after": {t.timer.after.kind: t.timer.after.amount}, "since": t.timer.since}
+                                  if t.timer else {})}
                         for t in d.transitions.values()},
         "worklists": {w.id: {"title": w.title, "states": w.states, "roles": w.roles, "when": w.when}
                       for w in d.worklists.values()},
         "numbers": {n.id: {"title": n.title, "format": n.format, "scope": n.scope} for n in d.numbers.values()},
+        "deadlines": {x.id: {"title": x.title, "states": x.states, "due_field": x.due_field,
+                             "after": {x.after.kind: x.after.amount} if x.after else None, "since": x.since,
+                             "met_by": x.met_by, "notice": x.notice, "notify": x.notify,
+                             "escalate": {"after": {x.escalate_after.kind: x.escalate_after.amount},
+                                          "to": x.escalate_to} if x.escalate_after else None}
+                      for x in d.deadlines.values()},
     }
+
+
+def _countersign(spec: CountersignSpec) -> dict:
+    return {"roles": spec.roles, "users": spec.users, "field": spec.from_field, "quorum": spec.quorum,
+            "disagree": spec.disagree, "distinct_from": spec.distinct_from, "agreed": spec.agreed,
+            "vetoed": spec.vetoed, "form": spec.form}
+
+
+def _countersign_text(d: Definition, spec: CountersignSpec) -> str:
+    """会签 by 计划财务股… chosen in 会签股室; all must agree; 不同意 vetoes → countersigned / countersign_return"""
+    who = [d.role_title(r) for r in spec.roles] + list(spec.users)
+    if spec.from_field:
+        who.append(f"the 股室 chosen in {d.fields[spec.from_field].label} ({spec.from_field})")
+    quorum = {"all": "all must agree", "majority": "a majority must agree"}.get(str(spec.quorum),
+                                                                                f"{spec.quorum} must agree")
+    veto = "不同意 vetoes" if spec.disagree == "veto" else "不同意 counts against"
+    return f"会签 by {'、'.join(who)}; {quorum}; {veto}; then {spec.agreed}, or {spec.vetoed}"
 
 
 def describe_text(d: Definition) -> str:
@@ -35,11 +62,13 @@ def describe_text(d: Definition) -> str:
     for s, st in d.states.items():
         mark = " (initial)" if s == d.initial else " (final)" if st.final else ""
         lines.append(f"  {s:<12} {st.title}{mark}")
+        if st.countersign:
+            lines.append(f"  {'':<12} {_countersign_text(d, st.countersign)}")
     lines += ["", "transitions:"]
     for t in d.transitions.values():
         target = t.target or "(stays)"
         lines.append(f"  {t.id:<14} {t.title}: {', '.join(t.sources)} → {target}")
-        guard = [f"roles {roles(t.roles)}"]
+        guard = [] if t.timer else [f"roles {roles(t.roles)}"]  # a timer: the system user
         if t.distinct_from:
             guard.append(f"not by whoever did {', '.join(t.distinct_from)}")
         if t.require:
@@ -50,6 +79,8 @@ def describe_text(d: Definition) -> str:
             guard.append(f"when {t.when_message or t.when}")
         if t.automatic:
             guard.append("automatic")
+        if t.timer:  # fired by `gongwen tick`
+            guard.append(f"timer: {t.timer.after.describe()} after {t.timer.since}")
         lines.append(f"  {'':<14} guard: {'; '.join(guard)}")
         extras = []
         if t.assign:
@@ -62,4 +93,10 @@ def describe_text(d: Definition) -> str:
         lines += ["", "worklists:"]
         for w in d.worklists.values():
             lines.append(f"  {w.id:<14} {w.title}: states {', '.join(w.states)}; for {roles(w.roles)}")
+    if d.deadlines:  # 督办: `gongwen tick` puts late items on overdue_<id> / escalated_<id>
+        lines += ["", "deadlines:"]
+        for x in d.deadlines.values():
+            due = f"end of {x.due_field}" if x.due_field else f"{x.after.describe() if x.after else ''} after {x.since}"
+            then = f"; after {x.escalate_after.describe()} more to {roles(x.escalate_to)}" if x.escalate_after else ""
+            lines.append(f"  {x.id:<14} {x.title}: in {', '.join(x.states)}, due {due}; 催办 {roles(x.notify)}{then}")
     return "\n".join(lines)

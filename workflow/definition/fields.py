@@ -13,13 +13,14 @@ from typing import Any
 from workflow import inputs
 from workflow.errors import BadInput
 
-TYPES = ("text", "integer", "decimal", "date", "choice", "boolean", "list")
+TYPES = ("text", "integer", "decimal", "date", "choice", "choices", "boolean", "list")
 _DATE_FORMS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
     re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
 )
+_CHOICES_SEPARATOR = re.compile(r"[、，,;；\s]+")
 _TRUE = {"true", "yes", "1", "是", "y"}
 _FALSE = {"false", "no", "0", "否", "n"}
 
@@ -96,6 +97,20 @@ class Field:
         if text not in [str(c) for c in self.choices]:
             raise BadInput(f"{where} ({self.label}): {text!r} is not one of {'、'.join(map(str, self.choices))}")
         return text
+
+    def _parse_choices(self, value: Any, where: str) -> list[str]:
+        """Several of the choices (会签股室): a list, or text separated by 、，,;； or spaces;
+        kept in the order of the choices, each once."""
+        if isinstance(value, str):
+            value = [part for part in _CHOICES_SEPARATOR.split(value) if part]
+        if not isinstance(value, list):
+            raise ValueError
+        known = [str(c) for c in self.choices]
+        for text in map(str, value):
+            if text not in known:
+                raise BadInput(f"{where} ({self.label}): {text!r} is not one of {'、'.join(known)}")
+        chosen = set(map(str, value))
+        return [c for c in known if c in chosen] or None  # type: ignore[return-value]
 
     def _parse_boolean(self, value: Any, where: str) -> bool:
         if isinstance(value, bool):

@@ -41,8 +41,8 @@ def build_field(builder: _Builder, name: str, spec: Any, line: int, nested: bool
     result = Field(name=name, type=ftype, label=str(spec.get("label") or name),
                    required=bool(spec.get("required")), choices=list(spec.get("choices") or []),
                    minimum=minimum, maximum=maximum)
-    if ftype == "choice" and not result.choices:
-        builder.problem(spec.line, f"field {name!r} of type choice needs choices")
+    if ftype in ("choice", "choices") and not result.choices:
+        builder.problem(spec.line, f"field {name!r} of type {ftype} needs choices")
     if ftype == "list":
         subs = builder.mapping(spec.get("fields"), spec.line_of("fields"), f"fields of {name!r}")
         if not subs:

@@ -10,16 +10,19 @@ from typing import Any
 
 from workflow import inputs
 from workflow.canonical import canonical_hash
-from workflow.definition import expressions, yamlsrc
+from workflow.definition import countersign, expressions, timers, yamlsrc
 from workflow.definition.fields import Field
 from workflow.definition.fieldspecs import build_field, plain
 from workflow.definition.model import (
     BUILTIN_ROLES,
+    COUNTERSIGN,
     CREATE,
+    ESCALATE,
     ID_PATTERN,
     KEY_PREFIX_PATTERN,
     MIGRATE,
     NUMBER_SCOPES,
+    OVERDUE,
     Definition,
     FormSpec,
     NumberSpec,
@@ -71,7 +74,7 @@ class Builder:
             self.problem(1, "a definition must be a YAML mapping")
             doc = self.mapping(None, 1, "")
         known = {"id", "title", "key_prefix", "initial", "description", "roles", "params", "item_title",
-                 "fields", "states", "transitions", "worklists", "numbers"}
+                 "fields", "states", "transitions", "worklists", "numbers", "deadlines"}
         for key in doc:
             if key not in known:
                 self.problem(doc.line_of(key), f"unknown key {key!r}")
@@ -98,8 +101,11 @@ class Builder:
         transitions = self.build_transitions(
             self.mapping(doc.get("transitions"), doc.line_of("transitions"), "transitions"),
             states, fields, numbers, wf_id)
+        countersign.check_outcomes(self, states, transitions, doc.get("states"))
         worklists = self.build_worklists(
             self.mapping(doc.get("worklists"), doc.line_of("worklists"), "worklists"), states)
+        deadlines = timers.build_deadlines(self, self.mapping(doc.get("deadlines"), doc.line_of("deadlines"),
+                                                              "deadlines"), fields, states, worklists, wf_id)
         initial = str(doc.get("initial") or "")
         if initial and initial not in states:
             self.problem(doc.line_of("initial"), f"unknown state {initial!r} as initial")
@@ -107,7 +113,7 @@ class Builder:
             id=wf_id, title=str(doc.get("title") or ""), key_prefix=key_prefix,
             initial=initial, roles=self.roles, params=plain(doc.get("params") or {}),
             fields=fields, states=states, transitions=transitions, worklists=worklists,
-            numbers=numbers, description=str(doc.get("description") or ""),
+            numbers=numbers, deadlines=deadlines, description=str(doc.get("description") or ""),
             item_title=self.check_item_title(doc, fields))
         if initial in states:
             self.check_graph(definition, doc["states"], doc["transitions"])
@@ -157,7 +163,7 @@ class Builder:
         for sid, spec in raw.items():
             line = raw.line_of(sid)
             spec = self.mapping(spec, line, f"state {sid!r}")
-            self.known_keys(spec, {"title", "editable", "final", "permissions"}, f"state {sid!r}")
+            self.known_keys(spec, {"title", "editable", "final", "permissions", "countersign"}, f"state {sid!r}")
             if not ID_PATTERN.fullmatch(str(sid)):
                 self.problem(line, f"bad state id {sid!r} (lowercase letters, digits, _)")
             if not spec.get("title"):
@@ -175,7 +181,10 @@ class Builder:
                 for role in permissions[str(perm)]:
                     self.check_role(role, perms.line_of(perm))
             out[str(sid)] = State(id=str(sid), title=str(spec.get("title") or sid), editable=editable,
-                                  final=bool(spec.get("final")), permissions=permissions)
+                                  final=bool(spec.get("final")), permissions=permissions,
+                                  countersign=countersign.build(self, spec.get("countersign"),
+                                                                spec.line_of("countersign"), str(sid), fields,
+                                                                str(self.doc.get("id") or "")))
         return out
 
     def build_numbers(self, raw: Any) -> dict[str, NumberSpec]:
@@ -202,13 +211,15 @@ class Builder:
                           numbers: dict[str, NumberSpec], wf_id: str) -> dict[str, Transition]:
         out = {}
         known = {"title", "from", "to", "roles", "permissions", "distinct_from", "require", "fields",
-                 "comment", "when", "when_message", "assign", "templates", "trigger", "form", "signature"}
+                 "comment", "when", "when_message", "assign", "templates", "trigger", "form", "signature",
+                 *timers.TIMER_KEYS}
         for tid, spec in raw.items():
             line = raw.line_of(tid)
             spec = self.mapping(spec, line, f"transition {tid!r}")
             tid = str(tid)
-            if not ID_PATTERN.fullmatch(tid) or tid in (CREATE, MIGRATE):
-                self.problem(line, f"bad transition id {tid!r} (lowercase letters, digits, _; not create or migrate)")
+            if not ID_PATTERN.fullmatch(tid) or tid in (CREATE, MIGRATE, COUNTERSIGN, OVERDUE, ESCALATE):
+                self.problem(line, f"bad transition id {tid!r} (lowercase letters, digits, _; not create, migrate, "
+                                   "countersign, overdue or escalate)")
             for key in spec:
                 if key not in known:
                     self.problem(spec.line_of(key), f"unknown key {key!r} in transition {tid!r}")
@@ -251,8 +262,8 @@ class Builder:
             templates = self.str_list(spec.get("templates"), spec.line_of("templates"), "templates")
             self.check_templates(templates, spec, wf_id)
             trigger = spec.get("trigger", "user")
-            if trigger not in ("user", "automatic"):
-                self.problem(spec.line_of("trigger"), "trigger must be user or automatic")
+            if trigger not in ("user", "automatic", "timer"):
+                self.problem(spec.line_of("trigger"), "trigger must be user, automatic or timer")
             signature = spec.get("signature", "optional")
             if signature not in ("required", "optional"):
                 self.problem(spec.line_of("signature"), "signature must be required or optional")
@@ -264,6 +275,7 @@ class Builder:
                 comment_required=comment == "required", when=when,
                 when_message=spec.get("when_message"), assign=assign, templates=templates,
                 automatic=trigger == "automatic", signature_required=signature == "required",
+                timer=timers.build_timer(self, spec, tid, fields, trigger),
                 form=self.build_form(spec, templates, tid))
         for tid, tr in out.items():  # decisions must be exits of the state(s) the form waits in
             if tr.form:

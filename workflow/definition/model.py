@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflow.definition.timers import TimerSpec
 
 BUILTIN_ROLES = {"owner": "创建人", "admin": "管理员"}
 CREATE = "create"  # pseudo-transition: the item's creation, for distinct_from
 MIGRATE = "migrate"  # the event that moves an item to another definition version (gongwen migrate)
+OVERDUE = "overdue"  # a deadline passed: the 催办 event `gongwen tick` records (stays in the state)
+ESCALATE = "escalate"  # still overdue after the deadline's escalate.after: reported to the supervisors
+SYSTEM_USER = "system"  # the actor of `gongwen tick`: fires timers, 催办 and escalations, nothing else
+COUNTERSIGN = "countersign"  # the event of one countersigner's opinion (会签意见), staying in the state
+AGREE, DISAGREE = "同意", "不同意"  # a countersigner's two answers
 
 # Names that end up in file paths, database keys and item keys (whole-string matches: `fullmatch`).
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")  # workflow, field, state, transition, worklist, number ids
@@ -40,6 +49,7 @@ class State:
     editable: list = field(default_factory=list)
     final: bool = False
     permissions: dict = field(default_factory=dict)
+    countersign: CountersignSpec | None = None  # 会签: opinions from several parties decide the exit
 
 
 @dataclass
@@ -61,6 +71,8 @@ class Transition:
     automatic: bool = False
     form: FormSpec | None = None  # the approval form this transition hands out
     signature_required: bool = False  # decided from a form: only the signer's own signature, never 代录
+    timer: TimerSpec | None = None  # trigger: timer (definition/timers.py): fired by `gongwen tick` only
+    outcome_of: str | None = None  # the 会签 state whose outcome fires this transition (never by hand)
 
     def target_from(self, state: str) -> str:
         return self.target or state
@@ -81,6 +93,27 @@ class FormSpec:
     @property
     def fill_labels(self) -> set:
         return {self.decision_label, self.opinion_label, self.signer_label, self.date_label}
+
+
+@dataclass
+class CountersignSpec:
+    """会签 in a state: who countersigns (fixed roles and users, and the roles the drafter chose in
+    a `choices` field, by title), how many must agree, what a 不同意 does, and the transitions the
+    engine fires when the step is decided."""
+
+    agreed: str  # fired when the quorum agrees
+    vetoed: str  # fired when it no longer can (or, with disagree: veto, at the first 不同意)
+    roles: list = field(default_factory=list)
+    users: list = field(default_factory=list)
+    from_field: str | None = None  # a `choices` field whose values are role titles (股室 the drafter chose)
+    quorum: str | int = "all"  # all | majority | N
+    disagree: str = "veto"  # veto | count
+    distinct_from: list = field(default_factory=list)  # transitions whose actors may not countersign
+    form: str | None = None  # a template rendered once per countersigner on entry (会签单), returned by ingest
+
+    def form_spec(self) -> FormSpec:
+        return FormSpec(template=self.form or "", decisions={AGREE: COUNTERSIGN, DISAGREE: COUNTERSIGN},
+                        decision_label="会签意见", opinion_label="意见", signer_label="会签人", date_label="日期")
 
 
 @dataclass
@@ -113,6 +146,7 @@ class Definition:
     transitions: dict  # id -> Transition
     worklists: dict
     numbers: dict
+    deadlines: dict = field(default_factory=dict)  # id -> timers.Deadline (督办)
     description: str = ""
     item_title: str = ""  # python format over fields, for items without a title field
     source: str = ""
@@ -139,6 +173,13 @@ class Definition:
             if all(fields.get(n) not in (None, "") for n in names):
                 return self.item_title.format(**{n: fields[n] for n in names})
         return f"{self.title}（未命名）"
+
+    def template_names(self) -> set[str]:
+        """Every template the definition renders: its transitions', its 会签 forms, its 催办 notices."""
+        names = {name for tr in self.transitions.values() for name in tr.templates}
+        names |= {st.countersign.form for st in self.states.values() if st.countersign and st.countersign.form}
+        names |= {d.notice for d in self.deadlines.values() if d.notice}
+        return names
 
     def editable_in(self, state: str, transition: Transition | None) -> set:
         st = self.states.get(state)

@@ -158,7 +158,7 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
     """The demo in `directory` (default gongwen-demo), on `db_url` (an empty database) or a
     SQLite file in the folder. The folder must be empty, missing or an untouched demo workspace,
     unless `force`: then whatever is there is deleted."""
-    from workflow.engine import admin
+    from workflow.engine import admin, timers
     from workflow.engine.engine import Engine
     from workflow.identity.keyring import KeyRing
     from workflow.store.db import Database
@@ -178,6 +178,8 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
     for login, name, post, roles in USERS:
         line = keys.create(login, demo=True).line
         admin.manage_users(ws, "admin", "add", login, roles, name=name, title=post, key_line=line, keys=keys)
+    timers.bootstrap_system(ws, "admin", keys, demo=True)  # so that `gongwen tick` runs in the rehearsal
+    _rehearsal_calendar(root, engine.now().date())
     say(f"demo workspace: {root}")
     say("users: " + "，".join(f"{name}（{login}，{post}）" for login, name, post, _ in USERS))
     log: list[dict[str, str]] = []
@@ -199,6 +201,35 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
     return {"workspace": str(root), "replaced": replaced, "items": states, "steps": log}
 
 
+def _rehearsal_calendar(root: Path, today: dt.date) -> None:
+    """A rehearsal run in a year chinese-calendar does not know yet (or close to its end) would
+    refuse its 公示 periods (calendar_unknown). The demo then writes calendar.yaml for those years
+    with only the fixed-date holidays, and says so in the file; a bureau enters the State Council's
+    notice for the year instead (or updates chinese-calendar)."""
+    import chinese_calendar
+
+    from workflow.engine.workdays import FILE
+
+    def known(year: int) -> bool:
+        try:
+            chinese_calendar.is_workday(dt.date(year, 6, 1))
+            return True
+        except NotImplementedError:
+            return False
+
+    missing = [year for year in (today.year, today.year + 1) if not known(year)]
+    if not missing:
+        return
+    holidays = [dt.date(y, m, d).isoformat() for y in missing
+                for m, d in ((1, 1), (5, 1), (5, 2), (5, 3), (10, 1), (10, 2), (10, 3), (10, 4), (10, 5))]
+    (root / FILE).write_text(
+        "# gongwen demo: a rehearsal assumption, NOT the official calendar. chinese-calendar does not know\n"
+        f"# {', '.join(map(str, missing))} yet, so only the fixed-date holidays are listed (no 春节, no 调休).\n"
+        "# A bureau enters the State Council's notice for the year here, or updates chinese-calendar.\n"
+        f"years: [{', '.join(map(str, missing))}]\nholidays: [{', '.join(holidays)}]\nworkdays: []\n",
+        encoding="utf-8")
+
+
 def engine_states(ws: Workspace, keys: list[str]) -> list[dict[str, Any]]:
     from workflow.engine.engine import Engine
 
@@ -214,7 +245,16 @@ def _play(engine: Engine, plan: dict[str, Any], today: dt.date, say: Say, log: l
     transition = ""
     for step in plan["steps"]:
         if "signed_form" in step:
-            _sign_on_paper(engine, say, view, transition, step["signed_form"], today)
+            _sign_on_paper(engine, say, view, step["signed_form"], today)
+            continue
+        if "countersign" in step:  # an office's 会签 opinion
+            from workflow.engine import countersign
+
+            login, comment = step["as"], step.get("comment", "")
+            view = countersign.record(engine, login, key, step["countersign"], comment)
+            say(f"  {login:<10} {'会签 ' + step['countersign']:<12} → {view.state}（{view.state_title}）"
+                f"{'  意见：' + comment if comment else ''}")
+            log.append({"key": key, "actor": login, "transition": "countersign", "state": view.state})
             continue
         login, transition, comment = step["as"], step["do"], step.get("comment", "")
         sets = [(path, set_value(value)) for path, value in step.get("set", {}).items()]
@@ -226,8 +266,7 @@ def _play(engine: Engine, plan: dict[str, Any], today: dt.date, say: Say, log: l
     return key
 
 
-def _sign_on_paper(engine: Engine, say: Say, view: ItemView, transition: str, signed: dict[str, Any],
-                   today: dt.date) -> None:
+def _sign_on_paper(engine: Engine, say: Say, view: ItemView, signed: dict[str, Any], today: dt.date) -> None:
     """The supervisor ticks the decision on the approval form the last step printed, writes his
     instruction and signs it with his key (`gongwen sign`), and the office feeds the returned file
     back (`gongwen ingest`)."""
@@ -236,11 +275,13 @@ def _sign_on_paper(engine: Engine, say: Say, view: ItemView, transition: str, si
     from workflow.forms.ingest import ingest
     from workflow.forms.sign import sign_file
 
+    forms = [d for d in engine.documents(signed["login"], view.key).documents if d.get("form_id")]
+    if not forms:
+        raise BadInput(f"demo: {view.key} has no approval form to sign")
     with engine.db.read() as session:
-        spec = registry.pinned(session, view.definition_version).transitions[transition].form
-    if spec is None or not view.documents:
-        raise BadInput(f"demo: {transition} of {view.key} printed no approval form to sign")
-    form_path = Path(view.documents[0])
+        spec = registry.pinned(session, view.definition_version).transitions[forms[-1]["transition"]].form
+    assert spec is not None
+    form_path = engine.ws.root / "documents" / view.key / forms[-1]["file"]
     returned = form_path.parent.parent.parent / "returned" / f"{view.key}_{signed['file']}.docx"
     returned.parent.mkdir(exist_ok=True)
     returned.write_bytes(formfill.fill(form_path.read_bytes(), spec, signed["decision"], opinion=signed["opinion"],

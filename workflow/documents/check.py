@@ -15,7 +15,7 @@ def template_report(definitions: dict, folder: Path) -> list[dict]:
     the workflow's fields nor the render context provide, and every template that fails."""
     report = []
     for definition in definitions.values():
-        declared = {name for tr in definition.transitions.values() for name in tr.templates}
+        declared = definition.template_names()  # transitions', 会签单, 催办通知 (gongwen tick)
         present = {p.name for p in (folder / definition.id).glob("*.docx")}
         known = set(definition.fields) | CONTEXT_NAMES
         for name in sorted(declared | present):

@@ -30,39 +30,46 @@ class Token:
     seq: int
     content: str  # sha256 of the fixed content
     mac: str
+    party: str = ""  # a 会签单: the countersigner (role or login) it is for; one form per party
 
     @property
     def form_id(self) -> str:
-        return f"{self.key}#{self.seq}"
+        return form_id(self.key, self.seq, self.party)
 
     @property
     def code(self) -> str:
-        return f"{self.key}/r{self.revision}/f{self.seq}/{self.mac[:20]}"
+        return f"{self.key}/r{self.revision}/f{self.seq}{'-' + self.party if self.party else ''}/{self.mac[:20]}"
 
     def as_property(self) -> str:
+        party = {"party": self.party} if self.party else {}
         return json.dumps({"v": 1, "key": self.key, "rev": self.revision, "seq": self.seq,
-                           "content": self.content, "mac": self.mac}, separators=(",", ":"))
+                           "content": self.content, "mac": self.mac, **party}, separators=(",", ":"))
 
     def as_context(self) -> dict:
         return {"id": self.form_id, "code": self.code, "token": self.as_property()}
 
 
-def mac_for(secret: bytes, key: str, revision: int, seq: int, content: str) -> str:
-    message = f"gongwen-form-v1|{key}|{revision}|{seq}|{content}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+def form_id(key: str, seq: int, party: str = "") -> str:
+    """JH-2024-0007#3, or JH-2024-0007#3-finance for one countersigner's 会签单."""
+    return f"{key}#{seq}" + (f"-{party}" if party else "")
 
 
-def sign(secret: bytes, key: str, revision: int, seq: int, content: str) -> Token:
-    return Token(key, revision, seq, content, mac_for(secret, key, revision, seq, content))
+def mac_for(secret: bytes, key: str, revision: int, seq: int, content: str, party: str = "") -> str:
+    message = f"gongwen-form-v1|{key}|{revision}|{seq}|{content}" + (f"|{party}" if party else "")
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def sign(secret: bytes, key: str, revision: int, seq: int, content: str, party: str = "") -> Token:
+    return Token(key, revision, seq, content, mac_for(secret, key, revision, seq, content, party), party)
 
 
 def render_form(compiled: CompiledTemplate, context: dict, secret: bytes, key: str, revision: int, seq: int,
-                spec: FormSpec) -> tuple[bytes, dict]:
+                spec: FormSpec, party: str = "") -> tuple[bytes, dict]:
     """Render the form twice: once to learn its fixed content, once with the token in it.
     Returns the bytes and the context they were rendered from."""
-    placeholder = {"id": f"{key}#{seq}", "code": "", "token": ""}
+    placeholder = {"id": form_id(key, seq, party), "code": "", "token": ""}
     first = compiled.render({**context, "form": placeholder})
-    token = sign(secret, key, revision, seq, fixed_content_hash(first, spec))
+    token = sign(secret, key, revision, seq, fixed_content_hash(first, spec), party)
     final_context = {**context, "form": token.as_context()}
     return compiled.render(final_context), final_context
 

@@ -45,7 +45,8 @@ class Person(Protocol):
 
 
 CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form",
-                           "decision", "review"})
+                           "deadline", "decision", "review", "countersign", "countersigner"})
+_UNDECLARED = {"overdue": "催办", "escalate": "督办上报"}  # gongwen tick's events (engine/tick.py)
 _DATE_FORMS = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?\s*$")
 
 
@@ -66,7 +67,8 @@ def render_context(session: Session, workspace: Workspace, definition: Definitio
     for e in earlier:
         name, title = _person(session, e.actor)
         t = definition.transitions.get(e.transition)
-        history.append({"transition": e.transition, "transition_title": t.title if t else "创建",
+        history.append({"transition": e.transition,
+                        "transition_title": t.title if t else _UNDECLARED.get(e.transition, "创建"),
                         "actor": e.actor, "actor_name": name, "actor_title": title, "comment": e.comment,
                         "date": e.time[:10], "time": e.time})
     current = {"transition": tr.id, "from_state": from_state, "to_state": item.state, "actor": actor.login,
@@ -91,8 +93,32 @@ def render_context(session: Session, workspace: Workspace, definition: Definitio
         "today": now.date().isoformat(),
         "decision": decision_context(definition, item.key, tr, current, earlier, returned),
         "review": review_context(session, definition, current, earlier),
+        "countersign": countersign_context(session, definition, earlier),
+        "countersigner": None,  # on a 会签单: the office or person it is for (engine/countersign.py)
     })
     return json.loads(canonical_json(context))
+
+
+def countersign_context(session: Session, definition: Definition, earlier: list[Event]) -> dict[str, Any] | None:
+    """`countersign`: the latest 会签 round (the 稿纸's 会签 row): each countersigner with their
+    opinion, signer and date (None while pending), and a one-line summary; None if there was none."""
+    from workflow.definition import tally
+
+    found = tally.latest_round(definition, earlier)
+    if found is None:
+        return None
+    said = {o["party"]: o for o in found.opinions}
+    rows = []
+    for party in found.parties:
+        o = said.get(party["id"])
+        name, title = _person(session, o["actor"]) if o else ("", "")
+        rows.append({"office": party["title"], "decision": o["decision"] if o else None,
+                     "opinion": o["comment"] if o else "", "signer": o["actor"] if o else None,
+                     "signer_name": name, "signer_title": title, "date": o["time"][:10] if o else None})
+    summary = "；".join(f"{r['office']}：{r['decision']}" + (f"，{r['opinion']}" if r["opinion"] else "")
+                       + f"（{r['signer_name']} {r['date']}）" for r in rows if r["decision"])
+    return {"rows": rows, "summary": summary, "agreed": found.agreed, "disagreed": found.disagreed,
+            "need": found.need, "pending": [p["title"] for p in found.pending]}
 
 
 def _waiting_states(form_tr: Transition) -> set[str]:
@@ -153,7 +179,7 @@ def review_context(session: Session, definition: Definition, current: Mapping[st
     waits, from a state that is neither such a state nor where a decision of that form leads
     (so a 复核退回签发人 after 签发 is not a 核稿): its transition, opinion (comment), actor and
     date. None before the item was first sent up."""
-    waiting: set[str] = set()
+    waiting: set[str] = {sid for sid, st in definition.states.items() if st.countersign}  # 会签单 wait there
     decided: set[str] = set()
     for t in definition.transitions.values():
         if t.form is not None:

@@ -15,9 +15,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workflow import inputs
 from workflow.definition.fields import apply_sets
-from workflow.definition.model import CREATE, Definition, Transition, Worklist
+from workflow.definition.model import CREATE, SYSTEM_USER, Definition, Transition, Worklist
 from workflow.documents import produce as documents
-from workflow.engine import guards, machine, numbers, registry, users, views
+from workflow.engine import countersign, delegation, guards, machine, numbers, registry, timers, users, views
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Conflict, NotFound, Refused
 from workflow.identity.keyring import KeyRing
@@ -77,6 +77,8 @@ class Engine:
         for event in self.events_of(session, item):
             if event.transition != CREATE:
                 past.setdefault(event.transition, set()).add(event.actor)
+                if principal := delegation.principal_of(event.data):  # done on their behalf: theirs too
+                    past[event.transition].add(principal)
         return guards.Subject(key=item.key, state=item.state, title=item.title, creator=item.creator,
                               fields=item.fields if fields is None else fields,
                               numbers=item.numbers, past_actors=past)
@@ -85,6 +87,7 @@ class Engine:
     def create(self, login: str, workflow_id: str, title: str | None = None,
                values: dict[str, Any] | None = None, sets: Sets = (), comment: str = "") -> views.ItemView:
         definition = registry.current(self.ws, workflow_id)
+        _not_system(login)
         if title:
             inputs.check_text(title, "title", multiline=False)
         now = self.now()
@@ -125,6 +128,7 @@ class Engine:
         the same transaction (ingest: the returned form as evidence). With `entered_by`, that user
         enters the decision on the actor's behalf and signs the event with their own key."""
         comment = comment or ""
+        _not_system(login, entered_by)
         if entered_by and attach is None:  # 代录 is recorded with the returned form it was entered from
             raise BadInput("a decision entered on someone's behalf needs the returned form (gongwen ingest)")
         signer = self._signer(entered_by or login)  # before the lock: a missing key changes nothing
@@ -141,19 +145,21 @@ class Engine:
                 documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
                 definition = registry.pinned(session, item.definition_hash)
                 if entered_by:
-                    users.authenticate(session, entered_by, signer)
+                    clerk = users.authenticate(session, entered_by, signer)
                     actor = users.actor(session, login)
                 else:
-                    actor = users.authenticate(session, login, signer)
+                    actor = clerk = users.authenticate(session, login, signer)
+                actor = delegation.with_grants(session, actor, now)  # the delegations to them in force
                 tr = definition.transitions.get(transition_id)
-                if tr is None or tr.automatic:
+                if tr is None or tr.automatic or tr.outcome_of or tr.timer:
                     exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(item.state)
                                       if not t.automatic) or "none"
                     raise Refused(f"{definition.id} has no transition {transition_id!r} to fire by hand; "
                                   f"exits of {item.state} ({definition.state_title(item.state)}): {exits}",
                                   reason="not_an_exit", transition=transition_id)
                 self._transition(session, signer, item, definition, tr, actor, comment, sets, now, out, attach)
-                self._run_automatic(session, signer, item, definition, actor, now, out)
+                # what follows (automatic transitions, a 会签's outcome) is done by whoever signed
+                self._run_automatic(session, signer, item, definition, clerk, now, out)
                 session.flush()
                 view = self._view(session, item, definition, actor, now)
         except StaleDataError:
@@ -180,6 +186,7 @@ class Engine:
                                   reason="field_locked", transition=tr.id, fields=[name])
             fields = apply_sets(fields, definition.fields, sets)
         subject = self.subject(session, item, fields)
+        actor = delegation.acting(tr, actor, item.creator)  # a delegate acts on the principal's behalf
         guards.check(definition, tr, subject, actor, comment, now)
         assigned = {}
         for number_id in tr.assign:
@@ -202,18 +209,29 @@ class Engine:
                                            from_state, earlier, returned=extra.get("form"))
         produced = documents.render_transition(session, self.ws, definition, item, tr, seq, context,
                                                out.blobs, revision=item.version)
+        if item.state != from_state and countersign.spec_of(definition, item.state):  # 会签 opens: who signs
+            extra = {**extra, "countersign": countersign.on_entry(session, definition, item.state, fields)}
+            produced += countersign.render_forms(session, self, definition, item, seq, context,
+                                                 extra["countersign"], out.blobs)
         out.documents.extend(produced)
-        data = {"numbers": assigned, "documents": produced, **extra}
+        data = {"numbers": assigned, "documents": produced, **extra, **delegation.event_data(actor)}
         self._append_event(session, signer, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
     def _run_automatic(self, session: Session, signer: Signer, item: Item, definition: Definition, actor: Actor,
                        now: dt.datetime, out: documents.Rendered) -> None:
         for _ in range(AUTOMATIC_CHAIN_LIMIT):
+            if countersign.spec_of(definition, item.state):  # a decided 会签 fires its outcome
+                decided = countersign.outcome_transition(definition, item, self.events_of(session, item))
+                if decided:
+                    self._transition(session, signer, item, definition, definition.transitions[decided[0]],
+                                     actor, decided[1], (), now, out)
+                    continue
             for tr in definition.exits(item.state):
                 if not tr.automatic:
                     continue
                 try:
-                    guards.check(definition, tr, self.subject(session, item), actor, "", now)
+                    guards.check(definition, tr, self.subject(session, item),
+                                 delegation.acting(tr, actor, item.creator), "", now)
                 except Refused:
                     continue
                 self._transition(session, signer, item, definition, tr, actor, "(automatic)", (), now, out)
@@ -229,7 +247,8 @@ class Engine:
         """The item's next event, signed. Its data records the item's revision and title after
         it, so that verify can fold the events into the item row and compare every column (the
         callers have flushed the item, so its version counter is current)."""
-        data = {**data, "version": item.version, "title": item.title}
+        data = {**data, "version": item.version, "title": item.title,
+                **timers.stamp(self.ws, session, item, definition, transition_id, from_state, changes, now)}
         event = Event(item_id=item.id, item_key=item.key, seq=0, transition=transition_id, from_state=from_state,
                       to_state=item.state, actor=actor.login, actor_roles=actor.roles_on(item.creator),
                       comment=comment, changes=changes, data=data, time=now.isoformat(),
@@ -249,7 +268,7 @@ class Engine:
         with self.db.read() as session:
             item = self.get_item(session, key)
             definition = registry.pinned(session, item.definition_hash)
-            actor = users.actor(session, login)
+            actor = delegation.with_grants(session, users.actor(session, login), self.now())
             view = self._view(session, item, definition, actor, self.now())
             keys = users.registered_keys(session)
             history = tuple(views.event_view(e, definition, keys) for e in self.events_of(session, item))
@@ -291,12 +310,17 @@ class Engine:
         """The worklists holding something for this user, in the order they are first met."""
         now = self.now()
         with self.db.read() as session:
-            actor = users.actor(session, login)
+            actor = delegation.with_grants(session, users.actor(session, login), now)
             lists: dict[tuple[str, str], tuple[Definition, Worklist, list[views.ItemSummary]]] = {}
             for item in session.scalars(select(Item).order_by(Item.id)):
                 definition = registry.pinned(session, item.definition_hash)
-                roles = set(actor.roles_on(item.creator))
-                for wl in self._worklists_holding(session, item, definition, actor, now):
+                roles = set(actor.roles_on(item.creator)) | delegation.delegated_roles(actor)
+                holding = self._worklists_holding(session, item, definition, actor, now)
+                if countersign.spec_of(definition, item.state) and countersign.waiting_for(
+                        definition, item, self.events_of(session, item), actor):
+                    holding.append(countersign.WORKLIST)  # 待会签: their opinion is awaited
+                holding += timers.worklists_of(session, item, definition)  # 督办: tick's overdue lists
+                for wl in holding:
                     if wl.roles and not roles & set(wl.roles):
                         continue
                     found = lists.setdefault((definition.id, wl.id), (definition, wl, []))
@@ -327,9 +351,22 @@ class Engine:
 
     def _view(self, session: Session, item: Item, definition: Definition, actor: Actor,
               now: dt.datetime) -> views.ItemView:
-        allowed = guards.allowed(definition, self.subject(session, item), actor, now)
+        allowed = guards.allowed(definition, self.subject(session, item), actor, now, delegation.acting)
         holding = self._worklists_holding(session, item, definition, actor, now)
-        return views.item_view(item, definition, allowed, holding)
+        cosign = None
+        if countersign.spec_of(definition, item.state):
+            events = self.events_of(session, item)
+            cosign = countersign.status(session, definition, item, events)
+            if countersign.waiting_for(definition, item, events, actor):
+                holding.append(countersign.WORKLIST)
+        return views.item_view(item, definition, allowed, holding, cosign)
+
+
+def _not_system(*logins: str | None) -> None:
+    """The system user acts only through `gongwen tick` (timers, 催办, 督办), never by hand."""
+    if SYSTEM_USER in logins:
+        raise Refused(f"{SYSTEM_USER} (the system user) acts only through `gongwen tick`: timers, 催办 and 督办",
+                      reason="role_missing")
 
 
 def _parse_top(definition: Definition, name: str, value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ class Actor:
     name: str
     title: str
     roles: list[str]  # global roles held now
+    delegations: tuple[Any, ...] = ()  # delegation.Grant: the delegations to this user in force now
+    on_behalf_of: str | None = None  # acting under a delegation (engine/delegation.py): its principal
+    delegation: int | None = None  # and its id
 
     def roles_on(self, creator: str) -> list[str]:
         return self.roles + (["owner"] if self.login == creator else [])
@@ -65,10 +69,13 @@ def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor
             raise Refused(f"{title}: {actor.login} lacks the permission {'/'.join(tr.permissions)} "
                           f"in {state_title}", reason="role_missing", transition=tr.id)
     for earlier in tr.distinct_from:
-        if actor.login in subject.past_actors.get(earlier, ()):
-            what = "created" if earlier == CREATE else f"did {earlier}"
-            raise Refused(f"{title}: separation of duties: {actor.login} {what} on this item "
-                          f"and may not also {tr.id}", reason="separation_of_duties", transition=tr.id)
+        for who in filter(None, (actor.login, actor.on_behalf_of)):  # a delegate and their principal
+            if who in subject.past_actors.get(earlier, ()):
+                what = "created" if earlier == CREATE else f"did {earlier}"
+                behalf = f" (acting for {actor.on_behalf_of} under delegation #{actor.delegation})" \
+                    if actor.on_behalf_of else ""
+                raise Refused(f"{title}: separation of duties: {who} {what} on this item and may not also "
+                              f"{tr.id}{behalf}", reason="separation_of_duties", transition=tr.id)
     missing = [name for name in required_fields(definition, tr, subject.state)
                if is_empty(subject.fields.get(name))]
     if missing:
@@ -94,15 +101,17 @@ def required_fields(definition: Definition, tr: Transition, state: str) -> list[
     return names
 
 
-def allowed(definition: Definition, subject: Subject, actor: Actor, now: dt.datetime) -> list[Transition]:
+def allowed(definition: Definition, subject: Subject, actor: Actor, now: dt.datetime,
+            acting: Callable[[Transition, Actor, str], Actor] | None = None) -> list[Transition]:
     """The user transitions this actor may fire now (comment and field requirements aside,
-    those that fail only for a missing comment are still listed)."""
+    those that fail only for a missing comment are still listed). `acting(tr, actor, creator)`:
+    who fires `tr` (a delegate acts for their principal: engine/delegation.py)."""
     result: list[Transition] = []
     for tr in definition.exits(subject.state):
-        if tr.automatic:
+        if tr.automatic or tr.outcome_of or tr.timer:  # fired by the engine (or gongwen tick), not by hand
             continue
         try:
-            check(definition, tr, subject, actor, "(comment)", now)
+            check(definition, tr, subject, acting(tr, actor, subject.creator) if acting else actor, "(comment)", now)
         except Refused as exc:
             if exc.reason not in ("field_missing",):
                 continue

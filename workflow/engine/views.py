@@ -134,6 +134,7 @@ class ItemView(ItemSummary):
     history: tuple[EventView, ...] | None = None
     documents: tuple[str, ...] | None = None  # paths of the files written after commit
     warning: str | None = None  # recorded, but its files could not be written after commit
+    countersign: dict[str, Any] | None = None  # an open 会签: each countersigner's opinion, or pending
 
     def to_json(self) -> JSON:
         data = super().to_json()
@@ -147,6 +148,8 @@ class ItemView(ItemSummary):
             data["documents"] = list(self.documents)
         if self.warning:
             data["warning"] = self.warning
+        if self.countersign is not None:
+            data["countersign"] = self.countersign
         return data
 
 
@@ -210,7 +213,7 @@ def summary(item: Item, definition: Definition) -> ItemSummary:
 
 
 def item_view(item: Item, definition: Definition, allowed: Iterable[Transition],
-              worklists: Iterable[WorklistSpec]) -> ItemView:
+              worklists: Iterable[WorklistSpec], countersign: JSON | None = None) -> ItemView:
     """The view of `item`, given the transitions the user may fire and the worklists it is on."""
     return ItemView(
         **_summary_fields(item, definition),
@@ -219,10 +222,11 @@ def item_view(item: Item, definition: Definition, allowed: Iterable[Transition],
         allowed=tuple(AllowedTransition(id=t.id, title=t.title, to=t.target_from(item.state),
                                         to_title=definition.state_title(t.target_from(item.state)),
                                         comment_required=t.comment_required) for t in allowed),
-        worklists=tuple(WorklistRef(id=wl.id, title=wl.title) for wl in worklists))
+        worklists=tuple(WorklistRef(id=wl.id, title=wl.title) for wl in worklists), countersign=countersign)
 
 
-TITLES = {"create": "创建", "migrate": "迁移定义版本"}  # the events no definition declares
+TITLES = {"create": "创建", "migrate": "迁移定义版本", "countersign": "会签意见",
+          "overdue": "催办", "escalate": "督办上报"}  # the events no definition declares
 
 
 def event_view(event: Event, definition: Definition, keys: Registered | None = None) -> EventView:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow.definition.model import FormSpec
+from workflow.definition.model import COUNTERSIGN, FormSpec
 from workflow.documents import docx_read, formtoken
 from workflow.engine import registry, users
 from workflow.errors import BadInput, Conflict, GongwenError, Refused
@@ -98,6 +98,8 @@ def examine(engine: Engine, session: Session, blob: bytes, signer: str | None = 
     if done is not None:
         raise Refused(f"form {token.form_id} was already applied by {done.applied_by} at {done.applied_at}",
                       reason="already_applied")
+    if token.party:
+        return _examine_countersign(session, token, item, spec, returned, signer)
     if item.version != token.revision:
         raise Conflict(
             f"stale form: it was made for revision {token.revision} of {item.key}, which has moved "
@@ -113,6 +115,27 @@ def examine(engine: Engine, session: Session, blob: bytes, signer: str | None = 
     return Examined(token, item.id, item.key, item.version, item.creator, actors, spec, option, why, tr.id, tr.title,
                     tr.signature_required, login,
                     returned.cells.get(spec.opinion_label, "").strip(),
+                    returned.cells.get(spec.date_label, "").strip())
+
+
+def _examine_countersign(session: Session, token: formtoken.Token, item: Item, spec: FormSpec,
+                         returned: reader.ReturnedForm, signer: str | None) -> Examined:
+    """A 会签单: still for the round it was handed out in (opinions given since by other offices do
+    not make it stale); its 同意 or 不同意, and who signed it."""
+    last_entry = session.scalars(select(Event.seq).where(Event.item_id == item.id, Event.to_state == item.state,
+                                                         Event.from_state != item.state)
+                                 .order_by(Event.seq.desc())).first()
+    if last_entry != token.seq:
+        raise Conflict(f"stale form: the 会签 it was made for ({item.key}, step {token.seq}) is over "
+                       f"({_last_change(session, item)}); print a new form", reason="stale")
+    option, why = reader.decide(returned.cells.get(spec.decision_label, ""),
+                               returned.cells.get(spec.opinion_label, ""), list(spec.decisions))
+    if option is None:
+        raise Refused(f"ambiguous decision: {why}", reason="ambiguous_decision")
+    login = _signer(session, returned.cells.get(spec.signer_label, ""), signer)
+    actors = set(session.scalars(select(Event.actor).where(Event.item_id == item.id, Event.seq > 1)))
+    return Examined(token, item.id, item.key, item.version, item.creator, actors, spec, option, why,
+                    COUNTERSIGN, "会签", False, login, returned.cells.get(spec.opinion_label, "").strip(),
                     returned.cells.get(spec.date_label, "").strip())
 
 
@@ -133,8 +156,14 @@ def ingest_one(engine: Engine, clerk: str, path: Path, signer: str | None = None
                          "ingested_by": clerk, "auth": auth.kind, **auth.record}}
 
     try:
-        view = engine.fire(login, seen.key, seen.transition, seen.opinion, expected_version=seen.revision,
-                           attach=attach, entered_by=auth.entered_by(clerk, login))
+        if seen.token.party:  # a 会签单: that office's opinion
+            from workflow.engine import countersign
+
+            view = countersign.record(engine, login, seen.key, seen.option, seen.opinion, seen.token.party,
+                                      attach=attach, entered_by=auth.entered_by(clerk, login))
+        else:
+            view = engine.fire(login, seen.key, seen.transition, seen.opinion, expected_version=seen.revision,
+                               attach=attach, entered_by=auth.entered_by(clerk, login))
     except IntegrityError:  # another clerk applied the same form a moment ago
         raise Refused(f"form {seen.token.form_id} was already applied", reason="already_applied") from None
     return {"file": str(path), "ok": True, "key": view.key, "decision": seen.option, "read_as": seen.why,
@@ -149,9 +178,9 @@ def _verify(engine: Engine, session: Session, blob: bytes
     probe = reader.read(blob, set())
     token, code = probe.token, probe.code
     if token is not None:
-        key, seq = token.key, token.seq
+        key, seq, party = token.key, token.seq, token.party
     elif code is not None:
-        key, seq = code[0], code[2]
+        key, seq, party = code[0], code[2], code[4]
     else:
         raise Refused("no gongwen 校验码 on this document: not a form made by gongwen", reason="forged")
     try:
@@ -160,27 +189,35 @@ def _verify(engine: Engine, session: Session, blob: bytes
         raise Refused(f"the 校验码 names {key}, which does not exist here: a forged form", reason="forged") from None
     event = session.scalars(select(Event).where(Event.item_id == item.id, Event.seq == seq)).first()
     definition = registry.pinned(session, item.definition_hash)
-    tr = definition.transitions.get(event.transition) if event else None
-    if tr is None or tr.form is None:
+    if party:  # a 会签单, handed out by the event that opened the 会签
+        state = definition.states.get(event.to_state) if event else None
+        cosign = state.countersign if state is not None else None
+        found = cosign.form_spec() if cosign is not None and cosign.form else None
+    else:
+        tr = definition.transitions.get(event.transition) if event else None
+        found = tr.form if tr is not None else None
+    if found is None:
         raise Refused(f"the 校验码 does not name an approval form of {key}: a forged form", reason="forged")
-    spec = tr.form
+    spec = found
     secret = engine.ws.form_secret_in(session)  # the database's secret only (see Workspace.form_secret_in)
     content = formtoken.fixed_content_hash(blob, spec)
     if token is not None:
-        if not _same(token.mac, formtoken.mac_for(secret, token.key, token.revision, token.seq, token.content)):
+        if not _same(token.mac, formtoken.mac_for(secret, token.key, token.revision, token.seq, token.content,
+                                                  token.party)):
             raise Refused("the form's token does not verify: a forged form", reason="forged")
-        if code is not None and (code[:3] != (token.key, token.revision, token.seq) or code[3] != token.mac[:20]):
+        if code is not None and ((code[0], code[1], code[2], code[4]) != (token.key, token.revision, token.seq,
+                                                                          token.party) or code[3] != token.mac[:20]):
             raise Refused("the printed 校验码 does not match the form's token: an altered form", reason="altered")
         if content != token.content:
             raise Refused("the form's fixed content (title, summary, figures) was changed after it was made",
                           reason="altered")
     else:  # the suite dropped the document properties: the printed code alone must verify
         assert code is not None  # (one of the two is there: see above)
-        expected = formtoken.mac_for(secret, code[0], code[1], code[2], content)[:20]
+        expected = formtoken.mac_for(secret, code[0], code[1], code[2], content, code[4])[:20]
         if not _same(code[3], expected):
             raise Refused("the 校验码 does not match the form's content: a forged form, or its title or "
                           "figures were changed", reason="forged")
-        token = formtoken.Token(code[0], code[1], code[2], content, "")
+        token = formtoken.Token(code[0], code[1], code[2], content, "", code[4])
     return token, code, item, spec, reader.read(blob, spec.fill_labels)
 
 

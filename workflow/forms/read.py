@@ -19,8 +19,10 @@ from workflow.documents import docx_read
 from workflow.documents.docx_read import CHECKED, UNCHECKED
 from workflow.documents.formtoken import Token
 
-PrintedCode = tuple[str, int, int, str]  # the 校验码 line: key, revision, seq, the first 20 hex of the MAC
-CODE_RE = re.compile(r"校验码\s*[:：]\s*([A-Z][A-Z0-9]*-\d{4}-\d+)\s*/\s*r(\d+)\s*/\s*f(\d+)\s*/\s*([0-9a-fA-F]{20})")
+# the 校验码 line: key, revision, seq, the first 20 hex of the MAC, the countersigner of a 会签单 (or "")
+PrintedCode = tuple[str, int, int, str, str]
+CODE_RE = re.compile(r"校验码\s*[:：]\s*([A-Z][A-Z0-9]*-\d{4}-\d+)\s*/\s*r(\d+)\s*/\s*f(\d+)(?:-([a-z0-9._-]+?))?"
+                     r"\s*/\s*([0-9a-fA-F]{20})")
 
 
 @dataclass
@@ -39,7 +41,8 @@ def read(blob: bytes, spec_for_labels: Collection[str]) -> ReturnedForm:
             if label in spec_for_labels and label not in cells:
                 cells[label] = docx_read.text(cells_in_row[index + 1], decisions=True).strip()
     match = CODE_RE.search(docx_read.text(body))
-    code = (match.group(1), int(match.group(2)), int(match.group(3)), match.group(4).lower()) if match else None
+    code = (match.group(1), int(match.group(2)), int(match.group(3)), match.group(5).lower(),
+            match.group(4) or "") if match else None
     return ReturnedForm(token=_property_token(blob), code=code, cells=cells)
 
 
@@ -52,7 +55,7 @@ def _property_token(blob: bytes) -> Token | None:
             if prop.get("name") == "gongwen_token":
                 data = json.loads("".join(prop.itertext()))
                 return Token(str(data["key"]), int(data["rev"]), int(data["seq"]), str(data["content"]),
-                             str(data["mac"]))
+                             str(data["mac"]), str(data.get("party") or ""))
     except (KeyError, ValueError, TypeError, etree.XMLSyntaxError):
         return None
     return None

@@ -3,8 +3,8 @@ a gongwen user acts as that user only (defence in depth beside the application's
 
 The schema belongs to its owner role: the login that ran `gongwen init --db URL` / `db upgrade`.
 `grant()` gives a clerk's own login what the engine needs and no more: SELECT on every table,
-INSERT where a create, a transition, an ingest or a checkpoint writes, UPDATE only on `items` and
-`counters` (and, for an admin's login, writes to the user tables), USAGE on the id sequences. The
+INSERT where a create, a transition, an ingest or a checkpoint writes, UPDATE only on `items`,
+`counters` and `delegations` (and, for an admin's login, writes to the user tables), USAGE on the id sequences. The
 `events` table (the hash chain) gets INSERT only, and a statement trigger refuses UPDATE, DELETE
 and TRUNCATE on it for every role, the owner and superusers included: the engine never issues
 them, and the owner, who could drop the trigger anyway, must now say so out loud (`ALTER TABLE
@@ -36,6 +36,7 @@ WORK: dict[str, tuple[str, ...]] = {
     "blobs": ("INSERT",),  # documents, their templates and contexts, returned forms
     "form_receipts": ("INSERT",),  # ingest: a form is applied once
     "checkpoints": ("INSERT",),  # audit checkpoint
+    "delegations": ("INSERT", "UPDATE"),  # a principal delegates (委托) and ends it: not only admins
 }
 # Users, roles and keys change only through an admin (`gongwen users ...`): a clerk's login that
 # can write them could make itself an admin, so only `db grant --admin` gives these.

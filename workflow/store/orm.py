@@ -189,3 +189,20 @@ class DbLogin(Base):
     __tablename__ = "db_logins"
     db_login: Mapped[str] = mapped_column(String(100), primary_key=True)
     login: Mapped[str] = mapped_column(ForeignKey("users.login"))
+
+
+class Delegation(Base):
+    """A delegation (委托): the projection of the `delegate` and `delegation_end` events of the
+    @users stream. The principal's roles (a list) are the delegate's too, from `starts` to `ends`
+    (ISO dates, both included, on the workspace's clock), until an event ends it early."""
+
+    __tablename__ = "delegations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[str] = mapped_column(ForeignKey("users.login"), index=True)
+    delegate: Mapped[str] = mapped_column(ForeignKey("users.login"), index=True)
+    roles: Mapped[list] = mapped_column(CanonicalJSON)
+    starts: Mapped[str] = mapped_column(String(40))
+    ends: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    given_event: Mapped[int | None] = mapped_column(Integer)
+    ended_event: Mapped[int | None] = mapped_column(Integer)
