@@ -98,9 +98,9 @@ def examine(engine: Engine, session: Session, blob: bytes, signer: str | None = 
     if done is not None:
         raise Refused(f"form {token.form_id} was already applied by {done.applied_by} at {done.applied_at}",
                       reason="already_applied")
-    if token.party:
-        return _examine_countersign(session, token, item, spec, returned, signer)
-    if item.version != token.revision:
+    if token.party:  # a 会签单 stays valid while other offices sign: only a new round makes it stale
+        _check_round(session, token, item)
+    elif item.version != token.revision:
         raise Conflict(
             f"stale form: it was made for revision {token.revision} of {item.key}, which has moved "
             f"since ({_last_change(session, item)}); print a new form", reason="stale")
@@ -109,34 +109,27 @@ def examine(engine: Engine, session: Session, blob: bytes, signer: str | None = 
     if option is None:
         raise Refused(f"ambiguous decision: {why}", reason="ambiguous_decision")
     login = _signer(session, returned.cells.get(spec.signer_label, ""), signer)
-    definition = registry.pinned(session, item.definition_hash)
-    tr = definition.transitions[spec.decisions[option]]
+    if token.party:  # that office's 同意 or 不同意 (gongwen countersign)
+        transition, title, signature_required = COUNTERSIGN, "会签", False
+    else:
+        tr = registry.pinned(session, item.definition_hash).transitions[spec.decisions[option]]
+        transition, title, signature_required = tr.id, tr.title, tr.signature_required
     actors = set(session.scalars(select(Event.actor).where(Event.item_id == item.id, Event.seq > 1)))
-    return Examined(token, item.id, item.key, item.version, item.creator, actors, spec, option, why, tr.id, tr.title,
-                    tr.signature_required, login,
+    return Examined(token, item.id, item.key, item.version, item.creator, actors, spec, option, why, transition,
+                    title, signature_required, login,
                     returned.cells.get(spec.opinion_label, "").strip(),
                     returned.cells.get(spec.date_label, "").strip())
 
 
-def _examine_countersign(session: Session, token: formtoken.Token, item: Item, spec: FormSpec,
-                         returned: reader.ReturnedForm, signer: str | None) -> Examined:
-    """A 会签单: still for the round it was handed out in (opinions given since by other offices do
-    not make it stale); its 同意 or 不同意, and who signed it."""
+def _check_round(session: Session, token: formtoken.Token, item: Item) -> None:
+    """A 会签单 is for the round opened by the event that handed it out: stale once the item has
+    left that state (or entered it again)."""
     last_entry = session.scalars(select(Event.seq).where(Event.item_id == item.id, Event.to_state == item.state,
                                                          Event.from_state != item.state)
                                  .order_by(Event.seq.desc())).first()
     if last_entry != token.seq:
         raise Conflict(f"stale form: the 会签 it was made for ({item.key}, step {token.seq}) is over "
                        f"({_last_change(session, item)}); print a new form", reason="stale")
-    option, why = reader.decide(returned.cells.get(spec.decision_label, ""),
-                               returned.cells.get(spec.opinion_label, ""), list(spec.decisions))
-    if option is None:
-        raise Refused(f"ambiguous decision: {why}", reason="ambiguous_decision")
-    login = _signer(session, returned.cells.get(spec.signer_label, ""), signer)
-    actors = set(session.scalars(select(Event.actor).where(Event.item_id == item.id, Event.seq > 1)))
-    return Examined(token, item.id, item.key, item.version, item.creator, actors, spec, option, why,
-                    COUNTERSIGN, "会签", False, login, returned.cells.get(spec.opinion_label, "").strip(),
-                    returned.cells.get(spec.date_label, "").strip())
 
 
 def ingest_one(engine: Engine, clerk: str, path: Path, signer: str | None = None) -> dict[str, Any]:
