@@ -1,8 +1,8 @@
 """`gongwen demo`: a fresh workspace with users and Chinese sample data, one item of each
 workflow taken from draft to publish (one of them returned for rework on the way).
 
-The users, items and steps are data (data.yaml, next to this file); this module only plays
-them through the engine, with dates resolved against the demo's today, and says what it did."""
+The users, items and steps are data (data.yaml, next to this file); story.py plays them through
+the engine, each step on its own day up to today, and says what it did."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from workflow.errors import BadInput
 from workflow.identity.keyring import DEMO_MARKER
 
 if TYPE_CHECKING:
-    from workflow.engine.engine import Engine
-    from workflow.engine.views import ItemView
     from workflow.store.db import Database
     from workflow.store.workspace import Workspace
 
@@ -28,37 +26,8 @@ MARKER = DEMO_MARKER  # the folder is a rehearsal: its own keys act, and a new d
 DATA: dict[str, Any] = yamlsrc.load_plain(resources.files("workflow.demo").joinpath("data.yaml").read_text("utf-8"))
 USERS: list[tuple[str, str, str, list[str]]] = [  # login, name, post, roles
     (login, user["name"], user["post"], list(user["roles"])) for login, user in DATA["users"].items()]
-OFFSET_KEYS = {"days", "years", "format"}
 
 Say = Callable[[str], Any]
-
-
-def resolve(value: Any, today: dt.date) -> Any:
-    """The data with its offsets ({days: N}, {years: N}, {format: ..., years: N}) made dates,
-    years and text for `today`; plain lists and dicts otherwise."""
-    if isinstance(value, dict):
-        if value and set(value) <= OFFSET_KEYS:
-            return _offset(value, today)
-        return {key: resolve(item, today) for key, item in value.items()}
-    if isinstance(value, list):
-        return [resolve(item, today) for item in value]
-    return value
-
-
-def _offset(spec: dict[str, Any], today: dt.date) -> str | int:
-    year = today.year + int(spec.get("years", 0))
-    if "format" in spec:
-        return str(spec["format"]).format(year=year, today=today.isoformat())
-    if set(spec) == {"days"}:
-        return (today + dt.timedelta(days=int(spec["days"]))).isoformat()
-    if set(spec) == {"years"}:
-        return year
-    raise ValueError(f"demo data: {spec} is not an offset: days alone, years alone, or format (and years)")
-
-
-def set_value(value: Any) -> str:
-    """A step's --set value: text as on the command line (lists and mappings as JSON)."""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
 
 
 NOTE = "created by gongwen demo; `gongwen demo` may delete this folder while nothing is added to it\n"
@@ -158,6 +127,7 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
     """The demo in `directory` (default gongwen-demo), on `db_url` (an empty database) or a
     SQLite file in the folder. The folder must be empty, missing or an untouched demo workspace,
     unless `force`: then whatever is there is deleted."""
+    from workflow.demo import story
     from workflow.engine import admin, timers
     from workflow.engine.engine import Engine
     from workflow.identity.keyring import KeyRing
@@ -174,17 +144,18 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
     ws = init(root, DATA["issuer"]["name"], DATA["issuer"]["code"], db_url, db_given_by)
     keys = KeyRing(root)  # demo keys, inside the demo workspace (.demo-keys/)
     engine = Engine(ws, keys)
+    _rehearsal_calendar(root, engine.now().date())
+    clock = story.Clock(engine.now().date(), timers.calendar(ws), ws.timezone)
+    ws.clock = story.opening(DATA["items"], clock)  # the users exist before the story's first step
     admin.bootstrap_admin(ws, "admin", keys, demo=True)
     for login, name, post, roles in USERS:
         line = keys.create(login, demo=True).line
         admin.manage_users(ws, "admin", "add", login, roles, name=name, title=post, key_line=line, keys=keys)
     timers.bootstrap_system(ws, "admin", keys, demo=True)  # so that `gongwen tick` runs in the rehearsal
-    _rehearsal_calendar(root, engine.now().date())
     say(f"demo workspace: {root}")
     say("users: " + "，".join(f"{name}（{login}，{post}）" for login, name, post, _ in USERS))
     log: list[dict[str, str]] = []
-    today = engine.now().date()
-    items = [_play(engine, resolve(plan, today), today, say, log) for plan in DATA["items"]]
+    items = story.play(engine, DATA["items"], clock, say, log)
     say("")
     auditor = DATA["auditor"]
     for summary in engine.list_items(auditor):
@@ -217,7 +188,7 @@ def _rehearsal_calendar(root: Path, today: dt.date) -> None:
         except NotImplementedError:
             return False
 
-    missing = [year for year in (today.year, today.year + 1) if not known(year)]
+    missing = [year for year in (today.year - 1, today.year, today.year + 1) if not known(year)]
     if not missing:
         return
     holidays = [dt.date(y, m, d).isoformat() for y in missing
@@ -235,62 +206,3 @@ def engine_states(ws: Workspace, keys: list[str]) -> list[dict[str, Any]]:
 
     return [{"key": v.key, "workflow": v.workflow, "state": v.state, "numbers": v.numbers}
             for v in Engine(ws).list_items(DATA["auditor"]) if v.key in keys]
-
-
-def _play(engine: Engine, plan: dict[str, Any], today: dt.date, say: Say, log: list[dict[str, str]]) -> str:
-    """Create one item and take it through its steps; returns its key."""
-    view = engine.create(plan["by"], plan["workflow"], values=plan["values"])
-    key = view.key
-    say(f"\n{key} {view.workflow_title}：{view.title}")
-    transition = ""
-    for step in plan["steps"]:
-        if "signed_form" in step:
-            _sign_on_paper(engine, say, view, step["signed_form"], today)
-            continue
-        if "countersign" in step:  # an office's 会签 opinion
-            from workflow.engine import countersign
-
-            login, comment = step["as"], step.get("comment", "")
-            view = countersign.record(engine, login, key, step["countersign"], comment)
-            say(f"  {login:<10} {'会签 ' + step['countersign']:<12} → {view.state}（{view.state_title}）"
-                f"{'  意见：' + comment if comment else ''}")
-            log.append({"key": key, "actor": login, "transition": "countersign", "state": view.state})
-            continue
-        login, transition, comment = step["as"], step["do"], step.get("comment", "")
-        sets = [(path, set_value(value)) for path, value in step.get("set", {}).items()]
-        view = engine.fire(login, key, transition, comment, sets)
-        number = "".join(f"，{n}：{v}" for n, v in view.numbers.items() if transition == "publish")
-        say(f"  {login:<10} {transition:<14} → {view.state}（{view.state_title}）"
-            f"{'  意见：' + comment if comment else ''}{number}")
-        log.append({"key": key, "actor": login, "transition": transition, "state": view.state})
-    return key
-
-
-def _sign_on_paper(engine: Engine, say: Say, view: ItemView, signed: dict[str, Any], today: dt.date) -> None:
-    """The supervisor ticks the decision on the approval form the last step printed, writes his
-    instruction and signs it with his key (`gongwen sign`), and the office feeds the returned file
-    back (`gongwen ingest`)."""
-    from workflow.engine import registry
-    from workflow.forms import fill as formfill
-    from workflow.forms.ingest import ingest
-    from workflow.forms.sign import sign_file
-
-    forms = [d for d in engine.documents(signed["login"], view.key).documents if d.get("form_id")]
-    if not forms:
-        raise BadInput(f"demo: {view.key} has no approval form to sign")
-    with engine.db.read() as session:
-        spec = registry.pinned(session, view.definition_version).transitions[forms[-1]["transition"]].form
-    assert spec is not None
-    form_path = engine.ws.root / "documents" / view.key / forms[-1]["file"]
-    returned = form_path.parent.parent.parent / "returned" / f"{view.key}_{signed['file']}.docx"
-    returned.parent.mkdir(exist_ok=True)
-    returned.write_bytes(formfill.fill(form_path.read_bytes(), spec, signed["decision"], opinion=signed["opinion"],
-                                       signer=signed["signer"], date=f"{today.year}年{today.month}月{today.day}日"))
-    say(f"  {signed['signer']} ticks {signed['decision']} on {form_path.name} in Word and signs it with his key "
-        f"(gongwen --as {signed['login']} sign); the office ingests {returned.name}")
-    sign_file(engine, signed["login"], returned)
-    [result] = ingest(engine, signed["ingested_by"], [returned])
-    if not result["ok"]:
-        raise BadInput(f"demo: the signed form was refused: {result['message']}")
-    say(f"  {result['signer']:<10} {result['transition']:<14} → {result['state']}（{result['state_title']}）"
-        f"  (from the returned form, read as: {result['read_as']}; {result['auth']})")

@@ -110,6 +110,7 @@ class Workspace:
         self._db_url = db_url
         self._db_given_by = db_given_by
         self._form_secret: bytes | None = None
+        self.clock: dt.datetime | None = None  # set: the time now (the demo's story, step by step)
 
     def _read_config(self) -> dict[str, Any]:
         from workflow import inputs
@@ -169,6 +170,8 @@ class Workspace:
 
     def now(self) -> dt.datetime:
         """Now in the workspace's time zone; GONGWEN_NOW (ISO) fixes it for rehearsals and tests."""
+        if self.clock is not None:
+            return self.clock
         fixed = os.environ.get("GONGWEN_NOW")
         if fixed:
             try:
