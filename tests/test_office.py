@@ -1,10 +1,15 @@
 """LibreOffice converts every shipped template, rendered with its sample context, to a PDF (one
 soffice call for all of them); the Chinese text survives and the 版记 sits at the foot of the last
 page (pdftotext, when poppler-utils is installed); without soffice, convert_to_pdf refuses with one
-line. CI installs LibreOffice."""
+line. CI installs LibreOffice.
+
+Fonts (workflow/documents/fonts.py, issue 15): pdffonts shows no Japanese face in any PDF, and
+pdftohtml's runs show the mapping — 标志, titles and form titles (小标宋) in Noto Serif CJK SC Bold,
+body text (仿宋) in Noto Serif CJK SC, 一、 headings (黑体) in Noto Sans CJK SC Bold, 楷体 in a Kai face."""
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import os
 import re
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.documents import office
+from workflow.documents import fonts, office
 from workflow.documents.renderer import render
 from workflow.errors import BadInput
 
@@ -47,6 +52,37 @@ def last_page_lines(pdf: Path) -> tuple[int, float, list[tuple[float, str]]]:
     return len(pages), float(pages[-1][0]), lines
 
 
+JAPANESE = re.compile(r"jp|japan|-ja\b|gothic|mincho", re.I)
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+HEADING = re.compile(r"^[一二三四五六七八九十]+、")
+SERIF, SERIF_BOLD, SANS_BOLD = "NotoSerifCJKsc-Regular", "NotoSerifCJKsc-Bold", "NotoSansCJKsc-Bold"
+KAI = ("GBZenKai", "UKaiCN")  # AR PL KaitiM GB (fonts-arphic-gkai00mp), AR PL UKai CN
+
+
+def pdf_fonts(pdf: Path) -> list[str]:
+    """The embedded fonts' names as pdffonts lists them (with the subset prefix, ABCDEF+)."""
+    done = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, timeout=60, check=True)
+    return [line.split()[0] for line in done.stdout.splitlines()[2:] if line.strip()]
+
+
+def pdf_runs(pdf: Path) -> list[tuple[str, str, int, str, bool]]:
+    """(text, face, size, colour, bold) of each text run: pdftohtml -xml's fontspecs name the face by
+    its subset prefix only, so the face is pdffonts' name for that prefix, without prefix and suffix
+    (BAAAAA+NotoSerifCJKsc-Bold-VKana -> NotoSerifCJKsc-Bold)."""
+    names = {name.split("+")[0]: name.split("+", 1)[-1] for name in pdf_fonts(pdf)}
+    done = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", str(pdf)], capture_output=True, timeout=60,
+                          check=True)
+    xml = done.stdout.decode("utf-8")
+    specs = {fid: (names[family.split("+")[0]], int(size), color) for fid, size, family, color in re.findall(
+        r'<fontspec id="(\d+)" size="(\d+)" family="([^"]+)" color="([^"]+)"/>', xml)}
+    runs = []
+    for fid, body in re.findall(r'<text [^>]*font="(\d+)">(.*?)</text>', xml):
+        face, size, color = specs[fid]
+        face = re.sub(r"-(VKana|Ideographs|Proportional\w*|Alphabetic\w*|HWidth\w*|Generic|Dingbats)$", "", face)
+        runs.append((html.unescape(re.sub(r"<[^>]+>", "", body)), face, size, color, "<b>" in body))
+    return runs
+
+
 def test_every_template_converts_to_pdf(tmp_path):
     if office.find_soffice() is None:
         if os.environ.get("CI"):
@@ -72,6 +108,12 @@ def test_every_template_converts_to_pdf(tmp_path):
     for pdf in pdfs:
         data = pdf.read_bytes()
         assert len(data) > 1000 and data.startswith(b"%PDF"), pdf.name
+
+    if shutil.which("pdffonts"):  # issue 15: no document of any workflow embeds a Japanese face
+        japanese = {pdf.name: name for pdf in pdfs for name in pdf_fonts(pdf) if JAPANESE.search(name)}
+        assert not japanese, japanese
+    else:
+        print("not checked: the embedded fonts (pdffonts from poppler-utils is not installed)")
 
     if shutil.which("pdftotext") is None:
         print("not checked: the Chinese text in the PDF (pdftotext from poppler-utils is not installed)")
@@ -130,3 +172,84 @@ def test_the_signature_never_stands_alone_on_a_page(tmp_path):
             if "某某县教育局" in text and text.index("某某县教育局") == 0:
                 alone.append(pdf.stem)
     assert not alone, alone
+
+
+def test_fontconfig_file_offers_only_simplified_chinese_faces():
+    """The fontconfig file soffice gets: the SC faces as files of their own whose names say sc, the
+    Noto CJK collections (face 0 = JP) hidden, and the 公文 names mapped with their weights."""
+    if shutil.which("fc-list") is None or not fonts._fc_list(fonts.SERIF):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have fonts-noto-cjk (and fontconfig): .ci/run installs it")
+        print("skipped: Noto CJK SC (fonts-noto-cjk) is not installed")
+        pytest.skip("fonts-noto-cjk is not installed")
+    config = fonts.fontconfig_file()
+    assert config is not None and config.is_file()
+    env = {**os.environ, "FONTCONFIG_FILE": str(config)}
+
+    def fc(*args: str) -> str:
+        return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, check=True).stdout
+
+    listed = fc("fc-list", "-f", "%{family[0]}|%{postscriptname}|%{file}\n", ":lang=zh-cn").splitlines()
+    noto = [line for line in listed if "CJK" in line]
+    assert noto and not [line for line in noto if JAPANESE.search(line) or ".ttc" in line], noto
+    assert {line.split("|")[1] for line in noto} == {SERIF, SERIF_BOLD, "NotoSansCJKsc-Regular", SANS_BOLD}
+    extracted_fonts = sorted((config.parent / "fonts").glob("*.otf"))
+    assert len(extracted_fonts) == 4, extracted_fonts
+    for extracted in extracted_fonts:  # the CFF's own name (what a PDF embeds) says sc
+        start = extracted.read_bytes()[:200_000]  # BASE, then the CFF with its Name and String INDEX
+        assert b"CJKsc-" in start and b"CJKjp" not in start, extracted.name
+        assert fc("fc-query", "-f", "%{family[0]}", str(extracted)).endswith("CJK SC")
+    expected = {"仿宋_GB2312": "Noto Serif CJK SC|Regular", "宋体": "Noto Serif CJK SC|Regular",
+                "方正小标宋简体": "Noto Serif CJK SC|Bold", "黑体": "Noto Sans CJK SC|Bold",
+                "Noto Serif CJK JP": "Noto Serif CJK SC|Regular"}  # the JP face is not there to be had
+    for name, face in expected.items():
+        assert fc("fc-match", "-f", "%{family[0]}|%{style[0]}", f"{name}:lang=zh-cn") == face, name
+
+
+def test_pdf_faces_follow_the_gongwen_fonts(tmp_path):
+    """Red-header notices and a form in one soffice call: no Japanese face, and the 公文 fonts land
+    on the right faces, so a regression of the mapping fails here."""
+    if office.find_soffice() is None or shutil.which("pdftohtml") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have LibreOffice and poppler-utils: .ci/run installs both")
+        print("skipped: needs LibreOffice and poppler-utils (CI installs both)")
+        pytest.skip("LibreOffice or poppler-utils is not installed")
+    chosen = [("plan", "印发通知"), ("inspection", "督导通知书"), ("inspection", "整改通知书"),
+              ("clean_school", "公示公告"), ("plan", "发文稿纸")]
+    files = []
+    for workflow, stem in chosen:
+        path = tmp_path / f"{workflow}-{stem}.docx"
+        path.write_bytes(render(REPO / "templates_docx" / workflow / f"{stem}.docx", sample_context(workflow)))
+        files.append(path)
+    pdfs = office.convert_to_pdf(files, tmp_path / "pdf")
+
+    headings, kai, marks = 0, 0, 0
+    for pdf in pdfs:
+        names = pdf_fonts(pdf)
+        assert not [name for name in names if JAPANESE.search(name)], (pdf.name, names)
+        runs = pdf_runs(pdf)
+        cjk = [run for run in runs if CJK.search(run[0])]
+        assert cjk, pdf.name
+        # no Chinese text falls back to a Latin face
+        assert not [run for run in cjk if not run[1].startswith((SERIF, SERIF_BOLD, SANS_BOLD, *KAI))], pdf.name
+        titles = [run for run in runs if run[2] == 33]  # 2号 (22 pt) at pdftohtml's 1.5 zoom: the title
+        assert titles and {run[1] for run in titles} == {SERIF_BOLD}, (pdf.name, titles)
+        red = [run for run in cjk if run[3].lower() == "#ff0000"]  # the red 标志 (…文件 / the issuer)
+        assert {run[1] for run in red} <= {SERIF_BOLD}, (pdf.name, red)
+        marks += len(red)
+        if "稿纸" not in pdf.name:
+            body = [run for run in cjk if run[2] == 24 and not HEADING.match(run[0]) and run not in red
+                    and run[1] != SANS_BOLD and not run[1].startswith(KAI)]  # 3号仿宋
+            assert len(body) >= 3 and {run[1] for run in body} == {SERIF}, (pdf.name, body[:5])
+        first_level = [run for run in cjk if HEADING.match(run[0])]
+        assert {run[1] for run in first_level} <= {SANS_BOLD}, (pdf.name, first_level)
+        headings += len(first_level)
+        kai += sum(run[1].startswith(KAI) for run in cjk)
+    assert headings >= 3 and marks >= 3
+    installed = any(fonts._fc_list(family) for family in fonts.KAI)
+    if os.environ.get("CI"):
+        assert installed, "CI must have a 楷体 face: .ci/run installs fonts-arphic-gkai00mp"
+    if installed:
+        assert kai >= 1  # （一） headings and the like in 楷体
+    else:
+        print("not checked: 楷体 (no Kai face is installed; apt-get install fonts-arphic-gkai00mp)")

@@ -1,20 +1,26 @@
 """LibreOffice (Debian's package) as a .docx -> PDF converter for previews and tests.
 
 One `soffice --headless` call converts many files; each call gets its own throw-away profile
-(-env:UserInstallation) so parallel calls and a user's running LibreOffice do not collide."""
+(-env:UserInstallation) so parallel calls and a user's running LibreOffice do not collide. The 公文 font
+names are mapped onto Simplified-Chinese faces through fontconfig (fonts.py)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from workflow.documents.fonts import fontconfig_file
 from workflow.errors import BadInput
 
 MISSING = "--pdf needs LibreOffice (soffice), which is not installed: apt-get install libreoffice-writer"
 TIMEOUT = 300  # seconds for one soffice call
 _KNOWN = ("/usr/bin/soffice", "/usr/lib/libreoffice/program/soffice")
+# keep the blank pages LibreOffice inserts for a section that starts on an even page (the 版记's, so
+# that it lands on an even page when the PDF is printed two-sided); headless export drops them
+PDF_FILTER = 'pdf:writer_pdf_Export:{"IsSkipEmptyPages":{"type":"boolean","value":"false"}}'
 
 
 def find_soffice() -> str | None:
@@ -24,6 +30,16 @@ def find_soffice() -> str | None:
         if found:
             return found
     return next((path for path in _KNOWN if Path(path).is_file()), None)
+
+
+def soffice_environment() -> dict[str, str]:
+    """The environment for soffice: ours, with a fontconfig file that maps the 公文 font names onto
+    Simplified-Chinese faces (workflow/documents/fonts.py) when Noto CJK is installed."""
+    env = dict(os.environ)
+    config = fontconfig_file()
+    if config is not None:
+        env["FONTCONFIG_FILE"] = str(config)
+    return env
 
 
 def convert_to_pdf(files: list[Path], outdir: Path, timeout: float = TIMEOUT) -> list[Path]:
@@ -46,11 +62,11 @@ def convert_to_pdf(files: list[Path], outdir: Path, timeout: float = TIMEOUT) ->
         pdf.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="gongwen-soffice-") as profile:
         command = [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-                   "--nologo", "--nodefault", "--convert-to", "pdf", "--outdir", str(outdir),
+                   "--nologo", "--nodefault", "--convert-to", PDF_FILTER, "--outdir", str(outdir),
                    *(str(f.resolve()) for f in files)]
         try:
             done = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
+                                  timeout=timeout, stdin=subprocess.DEVNULL, env=soffice_environment())
         except subprocess.TimeoutExpired:
             raise BadInput(f"LibreOffice did not finish converting {len(files)} file(s) to PDF "
                            f"within {timeout:g} s") from None
