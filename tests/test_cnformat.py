@@ -83,4 +83,4 @@ def test_cn_list(value, kwargs, expected):
 
 
 def test_filters_registered_for_templates():
-    assert set(FILTERS) == {"cn_date", "cn_date_upper", "doc_number", "wan_yuan", "cn_list"}
+    assert set(FILTERS) == {"cn_date", "cn_date_upper", "doc_number", "wan_yuan", "cn_list", "cn_time", "title_lines"}

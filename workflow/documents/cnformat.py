@@ -1,4 +1,5 @@
-"""Chinese formatting filters for templates: GB/T 9704 dates and 发文字号, 万元, 抄送 lists."""
+"""Chinese formatting filters for templates: GB/T 9704 dates and 发文字号, 万元, 抄送 lists, times of day,
+title lines."""
 
 from __future__ import annotations
 
@@ -25,6 +26,24 @@ def cn_date(value: Any) -> str:
         return ""
     day = _as_date(value)
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_time(value: Any) -> str:
+    """2024-03-01T09:05:33+08:00 (an event's time) or 09:05 → 9时5分, the time of day as recorded;
+    never the raw ISO text in a document."""
+    if value in (None, ""):
+        return ""
+    moment: dt.datetime | dt.time
+    if isinstance(value, (dt.datetime, dt.time)):
+        moment = value
+    else:
+        text = str(value).strip()
+        text = text[:-1] + "+00:00" if text.endswith("Z") else text
+        try:
+            moment = dt.datetime.fromisoformat(text) if len(text) > 10 else dt.time.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"cn_time: {value!r} is not a time") from None
+    return f"{moment.hour}时{moment.minute}分"
 
 
 def _cn_number(n: int) -> str:
@@ -76,5 +95,31 @@ def cn_list(value: Any, end: str = "。") -> str:
     return "，".join(items) + (end if items else "")
 
 
+def title_line_list(value: Any) -> list[str]:
+    """The lines of a 红头 title, broken by rule (workflow/documents/titles.py). A value that is
+    already markup (the body of a `{% filter title_lines %}` block, escaped) is read as its text."""
+    if value in (None, ""):
+        return []
+    from workflow.documents.titles import split_title
+
+    if hasattr(value, "__html__"):
+        from markupsafe import Markup
+
+        value = Markup(value.__html__()).striptags()
+    return split_title(str(value))
+
+
+def title_lines(value: Any) -> str:
+    """A title's lines joined by newlines (in a Word part the renderer makes each a line break,
+    w:br, in the title paragraph): `{% filter title_lines %}关于{{ school }}…的通知{% endfilter %}`
+    or `{{ title|title_lines }}`."""
+    lines = title_line_list(value)
+    if hasattr(value, "__html__"):  # a filter block's output is not escaped again: escape here
+        from markupsafe import Markup
+
+        return Markup("\n").join(lines)
+    return "\n".join(lines)
+
+
 FILTERS = {"cn_date": cn_date, "cn_date_upper": cn_date_upper, "doc_number": doc_number,
-           "wan_yuan": wan_yuan, "cn_list": cn_list}
+           "wan_yuan": wan_yuan, "cn_list": cn_list, "cn_time": cn_time, "title_lines": title_lines}

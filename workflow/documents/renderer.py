@@ -60,7 +60,7 @@ def _environments(strict: bool) -> list[Any]:
     from markupsafe import Markup, escape
 
     from workflow.definition.sandbox import BoundedSandbox
-    from workflow.documents.cnformat import FILTERS
+    from workflow.documents.cnformat import FILTERS, title_line_list
 
     class SandboxUndefined(Undefined):
         """An attribute the sandbox refused (`''.__class__`) is an error when printed, strict or
@@ -98,9 +98,14 @@ def _environments(strict: bool) -> list[Any]:
             return Markup(cleaned) if hasattr(value, "__html__") else cleaned
         return value
 
+    def word_title_lines(value: Any) -> Markup:
+        """title_lines in a Word part: the lines joined by line breaks (w:br) of the title's run."""
+        return Markup(_BR).join(title_line_list(value))
+
     return [BoundedSandbox(autoescape=True, finalize=finalize, keep_trailing_newline=True,
-                           undefined=SandboxUndefined, filters=FILTERS)
-            for finalize in (finalize_word, finalize_plain)]
+                           undefined=SandboxUndefined, filters=filters)
+            for finalize, filters in ((finalize_word, {**FILTERS, "title_lines": word_title_lines}),
+                                      (finalize_plain, FILTERS))]
 
 
 @dataclass
