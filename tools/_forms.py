@@ -16,6 +16,7 @@ from _gbt9704 import (
     HEITI,
     KAITI,
     LINE,
+    STYLES,
     XBS,
     Cell,
     Check,
@@ -142,11 +143,20 @@ def form_footer(doc, decision="审批意见"):
     custom_property(doc, "gongwen_token", "{{ form.token if form else '' }}")
 
 
-def history_table(doc, widths=(700, 1900, 1900, 2944, 1400), current=False):
+SEQ, DATE = 760, 2300     # 序号 and date columns of the 小四 tables (see build_templates.py)
+
+
+def history_table(doc, widths=(SEQ, 1600, 1800, 2384, DATE), current=False, sheet=None):
     """办理记录: the earlier steps, and with ``current`` the step being recorded as the last row
-    (for the forms that have no rows of their own for it)."""
+    (for the forms that have no rows of their own for it). With ``sheet`` (the form's name) it goes
+    on a continuation sheet by design: a new page headed "<issuer><sheet>（续页）" and the item key,
+    so that the form itself is one page however long the history grows."""
+    if sheet:
+        para(doc, R("{{ settings.issuer_name }}" + sheet + "（续页）", XBS), style="GW Form Title",
+             **dict(STYLES["GW Form Title"][1], page_break=True))
+        para(doc, "编号：{{ item.key }}", style="GW Form Meta")
     caption(doc, "办理记录")
-    t = table(doc, list(widths), small=True)
+    t = table(doc, list(widths), small=True, centered=(0, 4))
     row(t, "序号", "办理环节", "办理人", "意见", "日期", header=True)
     tag_row(t, "{%tr for h in history or [] %}")
     row(t, "{{ loop.index }}", "{{ h.transition_title }}",
@@ -181,8 +191,8 @@ def plan_draft_sheet():
     fields(t, ("主送", text("main_to")))
     fields(t, ("抄送", text("cc")))
     fields(t, ("印制份数", text("copies")), ("印发日期", date("issue_date")))
-    history_table(doc, current=True)
     form_footer(doc, "签发意见")
+    history_table(doc, current=True, sheet="发文稿纸")
     return doc
 
 
@@ -249,7 +259,7 @@ def withdrawal(workflow):
 def edit_record(workflow):
     return _form("修改记录", workflow, [
         ([("修改人", ACTOR),
-          ("修改时间", "{{ event.date|cn_date }}{% if event.time %} {{ event.time }}{% endif %}")],
+          ("修改时间", "{{ event.date|cn_date }}{% if event.time %}{{ event.time|cn_time }}{% endif %}")],
          None),
         ([("当前状态", "{{ item.state_title }}")], None),
         ([("修改说明", "{{ event.comment or '' }}")], 1600),
@@ -320,8 +330,8 @@ def approval_sheet(workflow):
         fields(t, ("公示期", "{% if publicity_start %}{{ publicity_start|cn_date }}至"
                           "{{ publicity_end|cn_date if publicity_end else '' }}{% endif %}"))
     approval_rows(t)
-    history_table(doc, current=True)
     form_footer(doc)
+    history_table(doc, current=True, sheet="{{ item.workflow_title }}审批表")
     return doc
 
 
@@ -340,13 +350,13 @@ def visit_plan():
     fields(t, ("自评报告摘要", text("self_report")), height=1200)
     fields(t, ("安排人", ACTOR), ("安排日期", TODAY))
     caption(doc, "督导组成员")
-    team = table(doc, [800, 2600, 2600, 2844], small=True)
+    team = table(doc, [SEQ, 2640, 2600, 2844], small=True, centered=(0,))
     row(team, "序号", "姓名", "组内职务", "督学类别", header=True)
     tag_row(team, "{%tr for m in team or [] %}")
     row(team, "{{ loop.index }}", "{{ m.name }}", "{{ m.role or '成员' }}", "{{ m.kind or '' }}")
     tag_row(team, "{%tr endfor %}")
     caption(doc, "日程安排")
-    plan = table(doc, [700, 1600, 3744, 1400, 1400], small=True)
+    plan = table(doc, [SEQ, 1540, 3744, 1400, 1400], small=True, centered=(0, 3))
     row(plan, "序号", "工作环节", "主要内容", "时间", "负责人", header=True)
     for i, (step, what) in enumerate([
             ("听取汇报", "听取学校自评情况汇报"),
@@ -378,7 +388,7 @@ def inspection_report():
     fields(t, ("总体评价", text("overall")), height=1600)
     fields(t, ("自评报告摘要", text("self_report")), height=900)
     caption(doc, "存在问题及整改要求")
-    f = table(doc, [560, 800, 2300, 1100, 700, 2284, 1100], small=True)
+    f = table(doc, [SEQ, 800, 1640, 960, 700, 1684, DATE], small=True, centered=(0, 4, 6))
     row(f, "序号", "类别", "问题描述", "部位", "等级", "整改要求", "整改期限", header=True)
     tag_row(f, "{%tr for f in findings or [] %}")
     row(f, "{{ loop.index }}", "{{ f.category or '' }}", "{{ f.description }}",
@@ -403,7 +413,8 @@ def closing_register():
     fields(t, ("整改报告收到日期", date("report_received")),
            ("销号进度", "已销号{{ closed|length }}项，共{{ (findings or [])|length }}项"))
     caption(doc, "问题整改销号明细")
-    f = table(doc, [600, 900, 2600, 700, 2600, 1300, 1200, 1000, 1400, 1658], small=True)
+    f = table(doc, [SEQ, 900, 2000, 700, 2000, DATE, 1160, 900, DATE, 938], small=True,
+              centered=(0, 3, 5, 7, 8))
     row(f, "序号", "类别", "问题描述", "等级", "整改要求", "整改期限", "责任人", "状态", "销号日期",
         "验收人", header=True)
     tag_row(f, "{%tr for f in findings or [] %}")
@@ -429,7 +440,7 @@ def application():
     fields(t, ("申报类型", "{{ tier or '' }}"), ("批次（年度）", "{{ batch or '' }}"))
     fields(t, ("联系人及电话", text("contact")))
     caption(doc, "自评得分")
-    s = table(doc, [1300, 4244, 1600, 1700], small=True)
+    s = table(doc, [1300, 4244, 1600, 1700], small=True, centered=(0, 2, 3))
     row(s, "指标编号", "指标", "满分", "得分", header=True)
     tag_row(s, "{%tr for s in self_scores or [] %}")
     row(s, "{{ s.code }}",
@@ -440,7 +451,7 @@ def application():
     tag_row(s, "{%tr endfor %}")
     row(s, Cell("合计", 2, True), "{{ params.indicators|sum(attribute='max') }}", SELF_TOTAL)
     caption(doc, "一票否决项")
-    v = table(doc, [4244, 1600, 3000], small=True)
+    v = table(doc, [4244, 1600, 3000], small=True, centered=(1,))
     row(v, "否决项", "是否存在", "情况说明", header=True)
     tag_row(v, "{%tr for v in veto_items or params.veto_items %}")
     row(v, "{{ v.item if v is mapping else v }}",

@@ -5,8 +5,9 @@ together because they share the page geometry and the style table.
 
 Official documents follow GB/T 9704-2012 (see shared/DOMAIN.md §1): A4, type area 156×225 mm,
 版头 with the red 发文机关标志 and red separator, 2号小标宋 title, 3号仿宋 body on a fixed
-28.9 pt line, headings 一、 黑体 / （一） 楷体 / 1. 仿宋, signature and date 右空四字, 版记 with
-thick/thin separators floating at the foot of the last page, page numbers ``— 1 —`` in 4号宋体.
+28.9 pt line in a 22 × 28 document grid, headings 一、 黑体 / （一） 楷体 / 1. 仿宋, signature and
+date 右空四字, 版记 with thick/thin separators at the foot of an even last page of its own (an
+evenPage section), page numbers ``— 1 —`` in 4号宋体; table rows that never split across pages.
 
 All formatting lives in named paragraph styles ("GW …") so that an administrator who edits a
 template in Word sees and keeps them; runs only carry an explicit East Asian font where it differs
@@ -24,6 +25,7 @@ from collections import namedtuple
 from xml.sax.saxutils import escape, quoteattr
 
 import docx
+from docx.enum.section import WD_SECTION
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Twips
@@ -33,6 +35,13 @@ A4 = (11906, 16838)
 MARGINS = {"top": 2098, "left": 1588, "right": 1474, "bottom": 1984}
 TYPE_WIDTH = A4[0] - MARGINS["left"] - MARGINS["right"]   # 8844 = 156 mm
 LINE = 578            # fixed line pitch, 28.9 pt: 22 lines in the 225 mm type area
+# The section's document grid (w:docGrid linesAndChars) for text typed later in Word or WPS: 22 lines
+# of 28 characters in the 156 x 225 mm type area. Lines: 12756 twips / 22 = 579.8, so a pitch of
+# 579 gives 22 (580 would give 21). Characters: the pitch is the 3号 size (16 pt, the Normal style's)
+# plus charSpace/4096 pt; 28 per line need a pitch <= 8844 / 28 = 315.86 twips = 15.7929 pt, so
+# charSpace = floor((15.7929 - 16) * 4096) = -849 (pitch 15.7927 pt; 29 would need 15.25 pt).
+GRID_LINE_PITCH = 579
+GRID_CHAR_SPACE = -849
 CHAR3 = 320           # one 3号 (16 pt) character
 CHAR4 = 280           # one 4号 (14 pt) character
 RED = "FF0000"
@@ -89,11 +98,14 @@ def rpr_xml(font=None, size=None, color=None, spacing=None, latin=None):
 
 def ppr_xml(keep_next=False, page_break=False, border=None, tabs=None, before=0, after=0,
             line=None, left=None, right=None, first_chars=None, hanging=None, jc=None,
-            outline=None):
+            outline=None, snap=True, autospace=True):
     """Paragraph properties as an XML string, children in schema order.
 
     ``line`` is an exact line height in twips (None: single, auto); ``border`` a dict
-    side -> (size in eighths of a point, colour); ``tabs`` a list of (kind, position).
+    side -> (size in eighths of a point, colour); ``tabs`` a list of (kind, position);
+    ``snap=False`` writes snapToGrid off (the paragraph ignores the section's document grid);
+    ``autospace=False`` turns off the extra space between Chinese characters and Latin letters or
+    digits (autoSpaceDE/DN), which keeps a date such as 2026年11月12日 narrow in a table cell.
     """
     parts = []
     if keep_next:
@@ -108,6 +120,10 @@ def ppr_xml(keep_next=False, page_break=False, border=None, tabs=None, before=0,
     if tabs:
         parts.append("<w:tabs>%s</w:tabs>" % "".join(
             '<w:tab w:val="%s" w:pos="%d"/>' % tab for tab in tabs))
+    if not autospace:
+        parts.append('<w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>')
+    if not snap:
+        parts.append('<w:snapToGrid w:val="0"/>')
     rule = 'w:line="%d" w:lineRule="exact"' % line if line else 'w:line="240" w:lineRule="auto"'
     parts.append('<w:spacing w:before="%d" w:after="%d" %s/>' % (before, after, rule))
     ind = ""
@@ -128,7 +144,11 @@ def ppr_xml(keep_next=False, page_break=False, border=None, tabs=None, before=0,
 
 
 # --- styles ---------------------------------------------------------------------------------------
-BODY_SPACING = -5     # -0.25 pt per character: 28 characters of 3号 fit the 156 mm line
+# -0.5 pt per character: 28 characters of 3号 fit the 156 mm line in Word, WPS and LibreOffice.
+# The GW styles do not snap to the document grid (snapToGrid off): LibreOffice 7.4 gives a 16 pt
+# character two cells of a 15.79 pt grid (14 a line), and with the grid present it fits only 27
+# characters at -0.25 pt (measured with pdftotext -bbox; 28 at -0.5 pt, as without a grid).
+BODY_SPACING = -10
 
 # style name -> (run properties, paragraph properties)
 STYLES = {
@@ -145,17 +165,18 @@ STYLES = {
     "GW Title": (dict(font=XBS, latin=XBS, size=22),
                  dict(line=LINE, jc="center", keep_next=True, outline=0)),
     "GW Main To": (dict(spacing=BODY_SPACING), dict(line=LINE, keep_next=True)),
-    "GW Signature": ({}, dict(line=LINE, right=4 * CHAR3, jc="right", keep_next=True)),
+    "GW Signature": ({}, dict(line=LINE, right=4 * CHAR3, jc="right")),
     "GW Note": ({}, dict(line=LINE, first_chars=200)),
     "GW Record": (dict(size=14), dict(line=LINE, keep_next=True)),
     "GW Rule": (dict(size=1), dict(line=40, keep_next=True)),
     "GW Form Title": (dict(font=XBS, latin=XBS, size=22), dict(line=LINE, after=120, jc="center")),
     "GW Form Meta": (dict(size=12), dict(line=LINE, jc="right")),
     "GW Caption": (dict(font=HEITI, size=14), dict(before=120, after=60, keep_next=True)),
-    "GW Cell": (dict(size=14), dict(before=20, after=20, jc="left")),
-    "GW Cell Label": (dict(size=14), dict(before=20, after=20, jc="center")),
-    "GW Small Cell": (dict(size=12), dict(before=20, after=20, jc="left")),
-    "GW Small Label": (dict(font=HEITI, size=12), dict(before=20, after=20, jc="center")),
+    "GW Cell": (dict(size=14), dict(before=20, after=20, jc="left", autospace=False)),
+    "GW Cell Label": (dict(size=14), dict(before=20, after=20, jc="center", autospace=False)),
+    "GW Small Cell": (dict(size=12), dict(before=20, after=20, jc="left", autospace=False)),
+    "GW Small Label": (dict(font=HEITI, size=12), dict(before=20, after=20, jc="center",
+                                                        autospace=False)),
     "GW Page Number": (dict(font=SONG, latin=SONG, size=14), dict()),
 }
 
@@ -184,14 +205,16 @@ def _setup_styles(doc):
         styles.append(parse_xml(
             '<w:style %s w:type="paragraph" w:customStyle="1" w:styleId="%s"><w:name w:val="%s"/>'
             '<w:basedOn w:val="Normal"/><w:qFormat/><w:pPr>%s</w:pPr><w:rPr>%s</w:rPr></w:style>'
-            % (nsdecls("w"), style_id(name), name, ppr_xml(**ppr), rpr_xml(**rpr))))
+            % (nsdecls("w"), style_id(name), name, ppr_xml(snap=False, **ppr), rpr_xml(**rpr))))
 
 
 # --- document setup -------------------------------------------------------------------------------
-def new_document(title, subject, landscape=False, page_numbers="gbt", margins=None):
+def new_document(title, subject, landscape=False, page_numbers="gbt", margins=None, grid=None):
     """An empty A4 document with the gongwen styles, fixed properties and page numbers.
 
-    page_numbers: "gbt" (odd pages 右空一字, even pages 左空一字), "center" or None.
+    page_numbers: "gbt" (odd pages 右空一字, even pages 左空一字), "center" or None. ``grid``
+    (default: with "gbt" page numbers, i.e. on official documents) gives the section the GB/T 9704
+    document grid of 22 lines × 28 characters.
     """
     doc = docx.Document()
     for rels in (doc.part.package.rels, doc.part.rels):     # drop python-docx sample parts
@@ -218,6 +241,13 @@ def new_document(title, subject, landscape=False, page_numbers="gbt", margins=No
     section.left_margin, section.right_margin = Twips(margins["left"]), Twips(margins["right"])
     # the page number's dash line sits about 7 mm below the type area
     section.header_distance, section.footer_distance = Twips(851), Twips(1418)
+    if page_numbers == "gbt" if grid is None else grid:
+        doc_grid = section._sectPr.find(qn("w:docGrid"))
+        for name in list(doc_grid.attrib):
+            del doc_grid.attrib[name]
+        doc_grid.set(qn("w:type"), "linesAndChars")
+        doc_grid.set(qn("w:linePitch"), str(GRID_LINE_PITCH))
+        doc_grid.set(qn("w:charSpace"), str(GRID_CHAR_SPACE))
     if page_numbers == "gbt":
         doc.settings.odd_and_even_pages_header_footer = True
         _page_number(section.footer, dict(right=CHAR4, jc="right"))
@@ -357,19 +387,23 @@ def body(doc, *pieces):
 
 
 def signature(doc, date_expr, issuer="{{ settings.issuer_name }}"):
-    """署名 and 成文日期, right-aligned 右空四字, after room for the seal; never alone on a page
-    (no 孤章): the end of the text before them moves along when they do not fit."""
+    """署名 and 成文日期, right-aligned 右空四字, one blank line below the text: a 42 mm seal centred
+    on them then reaches within one line of the text (GB/T 9704 7.3.5.1). Never alone on a page
+    (no 孤章): the end of the text before them moves along when they do not fit. The chain is the
+    text's last paragraph, the blank line, 署名 and 日期 (the 附注 after the date is not part of
+    it), so page 1 is left at most that paragraph's lines + 2 short: a one-line closing such as
+    特此通知。 keeps it to 3."""
     _keep_with_next(doc)
-    for _ in range(2):
-        para(doc, **dict(STYLES["GW Body"][1], keep_next=True))
-    para(doc, issuer, style="GW Signature")
+    para(doc, **dict(STYLES["GW Body"][1], keep_next=True))
+    para(doc, issuer, style="GW Signature", **dict(STYLES["GW Signature"][1], keep_next=True))
     para(doc, date_expr, style="GW Signature")
 
 
 def _keep_with_next(doc):
     """Keep-with-next on the last paragraph of text before this point, unless a table or a loop
     ends the text (chaining a loop's paragraph would chain all of them). Word then moves that
-    paragraph's last lines along with what follows; LibreOffice moves the whole paragraph."""
+    paragraph's last lines along with what follows; LibreOffice moves the whole paragraph
+    (measured: an 8-line one went whole to page 2)."""
     for element in reversed(list(doc.element.body.iterchildren(qn("w:p"), qn("w:tbl")))):
         text = "".join(element.itertext()).strip()
         if element.tag == qn("w:tbl") or text.startswith("{%p endfor"):
@@ -399,17 +433,37 @@ def publicity_note(doc, field="publicity"):
 
 
 def record(doc, date_expr="{{ event.date|cn_date }}", cc="cc"):
-    """版记 at the foot of the last page: a table floating at the bottom of the type area, anchored
-    after the body, with thick rules above and below and a thin one between 抄送 (only if given)
-    and 印发机关 + 印发日期."""
+    """版记 on the last page, which is even (封四): a section of its own that starts on the next even
+    page (w:type evenPage: Word, WPS and LibreOffice add a blank, unnumbered page when the text
+    ends on an even page), numbered like the others. In it, a table floating at the bottom of the
+    type area, with thick rules above and below and a thin one between 抄送 (only if given) and
+    印发机关 + 印发日期.
+
+    Word cannot make the 版记 share the text's last page only when that page is even, so a text
+    ending on an even page gets a blank page and the 版记 on the next; the 版记 always has a page
+    of its own (GB/T 9704 7.5 foresees both the 版记 page and the blank page before it)."""
+    section = doc.add_section(WD_SECTION.EVEN_PAGE)
+    # the paragraph holding the text's sectPr, and one starting the 版记's section (LibreOffice
+    # applies a section's page break to the paragraph that follows it, not to a floating table)
+    holder = doc.paragraphs[-1]
+    sect_pr = holder._p.pPr.find(qn("w:sectPr"))
+    _restyle(holder, "GW Rule", dict(line=20))
+    holder._p.pPr.append(sect_pr)
+    para(doc, style="GW Rule", line=20)
+    assert section.footer.is_linked_to_previous    # numbered like the text's pages
+    # bottomFromText: LibreOffice 7.4 puts a bottom-aligned table of an evenPage section 8.2 pt (164
+    # twips) below the type area (measured with pdftotext -bbox; not so in a nextPage section); this
+    # distance lifts it back. Word aligns the table's own bottom edge with the margin.
     t = doc.add_table(rows=0, cols=1)
     _table_properties(t, [TYPE_WIDTH], [("top", 8), ("bottom", 8), ("insideH", 6)], 0, placed=(
-        '<w:tblpPr w:leftFromText="0" w:rightFromText="0" w:topFromText="%d" w:bottomFromText="0" '
+        '<w:tblpPr w:leftFromText="0" w:rightFromText="0" w:topFromText="%d" w:bottomFromText="164" '
         'w:vertAnchor="margin" w:horzAnchor="page" w:tblpX="%d" w:tblpYSpec="bottom"/>'
         '<w:tblOverlap w:val="never"/>' % (LINE, MARGINS["left"])))
 
     def record_row(*pieces, **ppr):
-        cell = t.add_row().cells[0]
+        r = t.add_row()
+        _cant_split(r)
+        cell = r.cells[0]
         cell.width = Twips(TYPE_WIDTH)
         p = cell.paragraphs[0]
         _restyle(p, "GW Record", ppr)
@@ -430,10 +484,12 @@ def record(doc, date_expr="{{ event.date|cn_date }}", cc="cc"):
 Cell = namedtuple("Cell", "content span label", defaults=(1, False))
 
 
-def table(container, widths, small=False):
-    """A bordered, fixed-layout table as wide as the columns given (twips)."""
+def table(container, widths, small=False, centered=()):
+    """A bordered, fixed-layout table as wide as the columns given (twips). Columns whose index is
+    in ``centered`` (序号, numbers, dates) hold their content centred across and down the cell."""
     t = container.add_table(rows=0, cols=len(widths))
     t._gw_small = small
+    t._gw_centered = frozenset(centered)
     _table_properties(t, widths, [(side, 4) for side in ("top", "left", "bottom", "right", "insideH", "insideV")],
                       85, jc="center")
     t._gw_widths = widths
@@ -462,11 +518,23 @@ def _table_properties(t, widths, borders, cell_margin, placed="", jc=None):
         col.width = Twips(width)
 
 
+def _cant_split(r):
+    """The row is never split across pages (w:cantSplit, before trHeight and tblHeader)."""
+    tr_pr = r._tr.get_or_add_trPr()
+    later = [child for child in tr_pr if child.tag in (qn("w:trHeight"), qn("w:tblHeader"))]
+    if later:
+        later[0].addprevious(_el("w:cantSplit"))
+    else:
+        tr_pr.append(_el("w:cantSplit"))
+
+
 def row(t, *cells, height=None, header=False):
-    """Append a row; each cell is a str (one paragraph), a list (one paragraph each) or Cell."""
+    """Append a row that never splits across pages; each cell is a str (one paragraph), a list
+    (one paragraph each) or Cell. A header row repeats at the top of every page the table spans."""
     r = t.add_row()
     if height:
         r.height = Twips(height)
+    _cant_split(r)
     if header:
         tr_pr = r._tr.get_or_add_trPr()
         tr_pr.append(_el("w:tblHeader"))
@@ -481,12 +549,17 @@ def row(t, *cells, height=None, header=False):
         label = cell.label or header
         style = ("GW Small Label" if label else "GW Small Cell") if small else \
                 ("GW Cell Label" if label else "GW Cell")
-        if label:
+        centered = not label and cell.span == 1 and col in t._gw_centered
+        if label or centered:
             target.vertical_alignment = 1      # center
+        if centered or (header and col in t._gw_centered):    # narrow margins: 2 pt each side
+            target._tc.get_or_add_tcPr().find(qn("w:vAlign")).addprevious(parse_xml(
+                '<w:tcMar %s><w:left w:w="40" w:type="dxa"/><w:right w:w="40" w:type="dxa"/>'
+                '</w:tcMar>' % nsdecls("w")))
         content = cell.content if isinstance(cell.content, list) else [cell.content]
         for i, text in enumerate(content):
             p = target.paragraphs[0] if i == 0 else target.add_paragraph()
-            _restyle(p, style)
+            _restyle(p, style, dict(STYLES[style][1], jc="center") if centered else None)
             pieces = text if isinstance(text, tuple) else (text,)
             for piece in pieces:
                 if piece:

@@ -18,7 +18,8 @@ Templates use docxtpl's tag syntax (jinja2). The renderer passes every item fiel
 (the step that sent the item up for decision, or None) and ``decision`` (on the documents of a
 decision transition: the option taken, signer, date, 批示; else None), and ``form``, with
 ``code`` and ``token``, when it hands out an approval form, and the filters
-``cn_date``, ``cn_date_upper``, ``wan_yuan`` and ``cn_list``; autoescape is on. Each tag sits in
+``cn_date``, ``cn_date_upper``, ``wan_yuan``, ``cn_list`` and ``title_lines`` (every 红头 title is
+broken into lines by rule, not by the office suite); autoescape is on. Each tag sits in
 a single run. Official documents (公文) follow GB/T 9704-2012 (layout in _gbt9704.py); internal
 forms are in _forms.py.
 """
@@ -64,15 +65,30 @@ ROOT = os.path.dirname(HERE)
 VISIT = forms.VISIT_RANGE + "{% if visit_start %}，{% endif %}"
 
 
+def title_lines(title):
+    """A title broken into lines by rule when rendered (the title_lines filter,
+    workflow/documents/titles.py: no line of one or two characters, no word cut, 梯形 or 菱形)."""
+    return "{% filter title_lines %}" + title + "{% endfilter %}"
+
+
 def _official(name, subject, title, main_to=None, number=None, urgency=None):
     doc = new_document(name, subject)
     banner(doc, number, urgency)
-    title_block(doc, title, main_to)
+    title_block(doc, title_lines(title), main_to)
     return doc
 
 
-def _small_table(doc, widths, header):
-    t = table(doc, widths, small=True)
+# column widths (twips) of the small (小四) tables: a 序号 column holds "序号" in 黑体 on one line,
+# a date column "2026年11月12日" (measured in LibreOffice: 8 digits of DejaVu Serif, the fallback
+# of Times New Roman, 7.6 pt each, 3 × 12 pt, and 4 × 2.4 pt of space between digits and Chinese,
+# which LibreOffice adds even with autoSpaceDN off: 106.6 pt, plus 2 × 2 pt cell margins)
+SEQ, DATE = forms.SEQ, forms.DATE
+
+
+def _small_table(doc, widths, header, centered=(0,)):
+    """A 小四 table with a header row repeated on every page; ``centered``: the columns of
+    numbers and dates (序号 first)."""
+    t = table(doc, widths, small=True, centered=centered)
     row(t, *header, header=True)
     return t
 
@@ -85,19 +101,19 @@ def plan_notice():
     tag(doc, CN_SET_TAG)
     banner(doc, "{{ numbers.doc_number or '' }}",
            urgency="{% if urgency in ['特急', '加急'] %}{{ urgency }}{% endif %}")
-    title_block(doc, "关于印发《{{ title }}》的通知")
+    title_block(doc, title_lines("关于印发《{{ title }}》的通知"))
     tag(doc, "{%p if main_to %}")
     para(doc, "{{ main_to }}：", style="GW Main To")
     tag(doc, "{%p endif %}")
     body(doc, "现将《{{ title }}》印发给你们，请结合工作实际，认真抓好贯彻落实。")
     tag(doc, "{%p if drafter_phone %}")
-    body(doc, "联系科室：{{ department }}，联系电话：{{ drafter_phone }}。")
+    body(doc, "联系人：{{ contact or item.creator_name }}（{{ department }}），联系电话：{{ drafter_phone }}。")
     tag(doc, "{%p endif %}")
     signature(doc, "{{ (signed[-1].date if signed else event.date)|cn_date }}")
     publicity_note(doc)
 
     # the plan: new page, title, 总体要求, one 一、 heading per section
-    para(doc, R("{{ title }}", XBS), style="GW Title", page_break=True, line=578, jc="center")
+    para(doc, R(title_lines("{{ title }}"), XBS), style="GW Title", page_break=True, line=578, jc="center")
     blank(doc)
     tag(doc, "{%p if summary %}")
     body(doc, "{{ summary }}")
@@ -111,8 +127,8 @@ def plan_notice():
     tag(doc, "{%p endfor %}")
     blank(doc)
     para(doc, R("重点任务责任分工", HEITI), style="GW Caption", jc="center")
-    t = _small_table(doc, [640, 2604, 1500, 1500, 1100, 1500],
-                     ["序号", "重点任务", "牵头科室", "配合科室", "分管领导", "完成时限"])
+    t = _small_table(doc, [SEQ, 2044, 1300, 1300, 1140, DATE],
+                     ["序号", "重点任务", "牵头科室", "配合科室", "分管领导", "完成时限"], (0, 5))
     tag_row(t, "{%tr for s in sections or [] %}")
     row(t, "{{ loop.index }}", "{{ s.heading }}", "{{ s.lead_dept or '' }}",
         "{{ s.partner_dept or '' }}", "{{ s.leader or '' }}",
@@ -193,8 +209,8 @@ def inspection_rectify():
     body(doc, VISIT + "我局对你校开展了{{ kind }}。根据督导意见，现将督导发现的问题及整改要求"
                       "通知如下，请认真组织整改。")
     heading(doc, 1, "一、问题及整改要求")
-    t = _small_table(doc, [640, 900, 2600, 2600, 1100, 1004],
-                     ["序号", "类别", "问题描述", "整改要求", "整改期限", "责任人"])
+    t = _small_table(doc, [SEQ, 900, 1992, 1992, DATE, 900],
+                     ["序号", "类别", "问题描述", "整改要求", "整改期限", "责任人"], (0, 4))
     tag_row(t, "{%tr for f in findings or [] %}")
     row(t, "{{ loop.index }}", "{{ f.category or '' }}",
         "{{ f.description }}{% if f.severity == '重大' %}（重大）{% endif %}",
@@ -229,8 +245,8 @@ def inspection_recheck():
     heading(doc, 1, "一、整改完成情况")
     body(doc, "督导发现的{{ (findings or [])|length }}项问题中，已销号{{ closed|length }}项。"
               "逐项情况如下：")
-    t = _small_table(doc, [640, 3100, 1400, 1000, 1400, 1304],
-                     ["序号", "问题描述", "整改期限", "状态", "销号日期", "验收人"])
+    t = _small_table(doc, [SEQ, 1664, DATE, 900, DATE, 920],
+                     ["序号", "问题描述", "整改期限", "状态", "销号日期", "验收人"], (0, 2, 3, 4))
     tag_row(t, "{%tr for f in findings or [] %}")
     row(t, "{{ loop.index }}", "{{ f.description }}",
         "{{ f.deadline|cn_date if f.deadline else '' }}",
@@ -255,6 +271,7 @@ def inspection_reminder():
     body(doc, "请你校接到本通知后抓紧落实整改，尽快报送整改报告及佐证材料。"
               "{% if deadline.escalate_after %}逾期{{ deadline.escalate_after }}仍未报送的，"
               "将报{{ deadline.escalate_to }}督办。{% endif %}")
+    body(doc, "特此通知。")     # a one-line closing: the signature's keep-with-next chain stays short
     signature(doc, "{{ event.date|cn_date }}")
     record(doc, cc=None)
     return doc
@@ -269,7 +286,8 @@ def clean_publicity():
     doc = _official("公示公告", "清廉学校认定", "关于" + TIER + "拟认定对象的公示")
     body(doc, "根据清廉学校建设工作安排，经学校自评申报、县级初审推荐、实地评估和审定，拟认定"
               "{{ school }}为" + TIER + "，现予以公示。")
-    t = _small_table(doc, [3444, 1600, 1900, 1900], ["学校名称", "学段", "申报类型", "评估得分"])
+    t = _small_table(doc, [3444, 1600, 1900, 1900], ["学校名称", "学段", "申报类型", "评估得分"],
+                     (1, 3))
     row(t, "{{ school }}", "{{ stage or '' }}", "{{ tier }}",
         "{{ city_score if city_score is not none else '' }}")
     blank(doc)
