@@ -120,7 +120,7 @@ def test_the_form_the_supervisor_receives_has_the_review_in_its_own_rows(engine,
     assert reader.read(blob, spec.fill_labels).cells == {
         "签发意见": "☐同意\u3000☐不同意\u3000☐退回修改", "领导批示": "", "签发人": "", "签发日期": ""}
     # the step is in the 办理记录, last
-    assert history_rows(blob)[-1][1:4] == ["核稿通过，呈送签发", "李娜（办公室副主任（核稿））", REVIEW_OPINION]
+    assert history_rows(blob)[-1][1:4] == ["核稿通过，呈送签发", "李娜（办公室副主任）", REVIEW_OPINION]
 
 
 def test_the_稿纸_filed_after_a_returned_form_shows_the_decision(gw, engine, workspace, tmp_path):
