@@ -12,10 +12,9 @@ Three layouts are told apart by the 发文机关标志: "file" (…文件), "let
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
-import gbt9704_head
+from gbt9704_head import POINTS, Point, point
 from gbt9704_read import (
     BOTTOM,
     CHAR3,
@@ -43,14 +42,6 @@ from gbt9704_read import (
     twips,
     wval,
 )
-
-Point = Callable[[Document], "str | None"]
-POINTS: list[Point] = []
-
-
-def point(fn: Point) -> Point:
-    POINTS.append(fn)
-    return fn
 
 
 # --- 正文, headings, fonts, colours ----------------------------------------------------------------
@@ -368,7 +359,7 @@ def page_number_place(doc: Document) -> str | None:
     return "; ".join(bad[:4]) or None
 
 
-ALL: dict[str, Point] = {fn.__name__: fn for fn in gbt9704_head.POINTS + POINTS}
+ALL: dict[str, Point] = {fn.__name__: fn for fn in POINTS}
 
 
 def check(docx: bytes, pdf: Path, name: str = "") -> list[str]:
