@@ -18,9 +18,10 @@ from sqlalchemy.engine import Connection
 
 from workflow.audit.eventlog import Problem
 from workflow.audit.eventlog import text as _text
+from workflow.engine import delegation
 
 KINDS = ("delegate", "delegation_end")
-NOT_DELEGABLE = frozenset({"admin", "owner"})
+NOT_DELEGABLE = frozenset(delegation.NOT_DELEGABLE)  # the engine's rule, checked again from the chain
 ADMIN = "admin"
 MARK = b'"delegation":{'  # in an event's data (canonical JSON: a quote inside a value is escaped)
 

@@ -15,7 +15,7 @@ from workflow.definition import tally
 from workflow.definition.countersign import role_of_choice
 from workflow.definition.model import AGREE, COUNTERSIGN, DISAGREE, CountersignSpec, Definition, Worklist
 from workflow.documents import produce as documents
-from workflow.engine import delegation, registry, users, views
+from workflow.engine import delegation, registry, views
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Refused
 from workflow.store.orm import Item, User
@@ -139,11 +139,7 @@ def record(engine: Engine, login: str, key: str, decision: str, opinion: str = "
                 raise engine._conflict(session, item, expected_version)
             documents.check_writable(engine.ws, item.key)
             definition = registry.pinned(session, item.definition_hash)
-            if entered_by:  # 代录: the office enters the opinion from the returned 会签单
-                clerk = users.authenticate(session, entered_by, signer)
-                actor = users.actor(session, login)
-            else:
-                actor = clerk = users.authenticate(session, login, signer)
+            actor, clerk = engine._acting(session, login, entered_by, signer)  # 代录 from a returned 会签单 too
             actor = delegation.with_grants(session, actor, now)  # an office's 会签 may be delegated too
             events = engine.events_of(session, item)
             round_ = tally.open_round(definition, item.state, events)
@@ -172,9 +168,7 @@ def record(engine: Engine, login: str, key: str, decision: str, opinion: str = "
         with engine.db.read() as session:
             item = engine.get_item(session, key)
             raise engine._conflict(session, item, expected_version or item.version) from None
-    written, warning = documents.write_files_after_commit(
-        engine.ws, view.key, f"{view.key} {TITLE} (now {view.state})", out.documents, out.blobs)
-    return dataclasses.replace(view, documents=tuple(str(p) for p in written), warning=warning)
+    return engine._write_files(view, TITLE, out)
 
 
 def _check_distinct(definition: Definition, spec: CountersignSpec, item: Item, events: list[Event],

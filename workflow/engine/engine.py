@@ -144,11 +144,7 @@ class Engine:
                     raise self._conflict(session, item, expected_version)
                 documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
                 definition = registry.pinned(session, item.definition_hash)
-                if entered_by:
-                    clerk = users.authenticate(session, entered_by, signer)
-                    actor = users.actor(session, login)
-                else:
-                    actor = clerk = users.authenticate(session, login, signer)
+                actor, clerk = self._acting(session, login, entered_by, signer)
                 actor = delegation.with_grants(session, actor, now)  # the delegations to them in force
                 tr = definition.transitions.get(transition_id)
                 if tr is None or tr.automatic or tr.outcome_of or tr.timer:
@@ -166,9 +162,23 @@ class Engine:
             with self.db.read() as session:
                 item = self.get_item(session, key)
                 raise self._conflict(session, item, expected_version) from None
-        # committed: now the files (a failure here loses nothing, `gongwen docs --export` rewrites them)
+        return self._write_files(view, transition_id, out)
+
+    @staticmethod
+    def _acting(session: Session, login: str, entered_by: str | None, signer: Signer) -> tuple[Actor, Actor]:
+        """(who acts, who signs): the actor proven by the key, or, for a decision entered from a
+        returned form (代录), the actor named and the office user proven by the key, who also does
+        what follows (automatic transitions, a 会签's outcome)."""
+        if entered_by:
+            return users.actor(session, login), users.authenticate(session, entered_by, signer)
+        actor = users.authenticate(session, login, signer)
+        return actor, actor
+
+    def _write_files(self, view: views.ItemView, what: str, out: documents.Rendered) -> views.ItemView:
+        """Committed: now the files (a failure here loses nothing, `gongwen docs --export` rewrites
+        them); the view names the files written, or carries the warning."""
         written, warning = documents.write_files_after_commit(
-            self.ws, view.key, f"{view.key} {transition_id} (now {view.state})", out.documents, out.blobs)
+            self.ws, view.key, f"{view.key} {what} (now {view.state})", out.documents, out.blobs)
         return dataclasses.replace(view, documents=tuple(str(p) for p in written), warning=warning)
 
     def _transition(self, session: Session, signer: Signer, item: Item, definition: Definition, tr: Transition,
