@@ -26,6 +26,7 @@ from workflow.audit import eventlog
 from workflow.audit import verify as audit
 from workflow.audit.merkle import Checkpoint
 from workflow.audit.replay import replay
+from workflow.definition.diff import field_changes
 from workflow.engine import registry, users
 from workflow.engine.views import TITLES, form_entry
 from workflow.errors import BadInput, GongwenError
@@ -88,7 +89,10 @@ def _signatures(connection: Connection, keys: Registered) -> dict[int, dict[str,
     return found
 
 
-def _event(row: eventlog.Row, d: Definition | None, names: dict[str, str]) -> dict[str, Any]:
+def _event(row: eventlog.Row, d: Definition | None, names: dict[str, str],
+           own: Definition | None = None) -> dict[str, Any]:
+    """One event as the report shows it; `own` is the definition version the event was recorded
+    under (its field changes are labelled from it), by default `d`, the item's."""
     (event_id, _item, _key, seq, transition, source, target, actor, roles, comment, changes, data, time, _version,
      prev_hash, digest) = row
     data, roles, changes = (_json(text) for text in (data, roles, changes))
@@ -102,6 +106,8 @@ def _event(row: eventlog.Row, d: Definition | None, names: dict[str, str]) -> di
             "to": target, "to_title": d.state_title(target) if d else target, "comment": comment, "changes": changes,
             "changed": [fields[n].label if n in fields else n for n in changes]
             if isinstance(changes, dict) and transition != "create" else [],
+            "field_changes": [c.to_json() for c in field_changes(getattr(own or d, "fields", {}), changes)]
+            if transition != "create" else [],
             "numbers": data.get("numbers") or {}, "numbers_text": _numbers_text(d, data.get("numbers")),
             "documents": data.get("documents") or [], "form": data.get("form"), "prev_hash": prev_hash, "hash": digest}
 
@@ -150,7 +156,9 @@ def collect(workspace: Workspace, checkpoint: Checkpoint | None = None) -> dict[
                                         "numbers_text": "", "creator": "", "creator_name": "", "created_at": "",
                                         "definition_version": row[13], "events": [], "problems": []}
             d = definitions.get(item["definition_version"]) or _definitions(session, [row[13]]).get(row[13])
-            event = {**_event(row, d, names), **signed.get(row[0], _UNSIGNED)}
+            if row[13] not in definitions:  # an event recorded under an earlier version (migrated since)
+                definitions.update(_definitions(session, [row[13]]))
+            event = {**_event(row, d, names, definitions.get(row[13])), **signed.get(row[0], _UNSIGNED)}
             event["entry"], event["form_signature"] = form_entry(
                 {"form": event["form"]}, event["actor"], event["transition"], event["comment"] or "", keys)
             item["events"].append(event)

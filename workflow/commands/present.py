@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from workflow.commands.app import App
+    from workflow.definition.fields import Field
     from workflow.engine.views import EventView, ItemSummary, ItemView
 
 
@@ -87,7 +89,16 @@ def countersign_lines(block: dict[str, Any]) -> list[str]:
     return lines
 
 
-def history_text(events: Sequence[EventView], indent: str = "") -> str:
+FieldsOf = Callable[[str], "Mapping[str, Field] | None"]  # a definition version's hash -> its fields
+
+
+def history_text(events: Sequence[EventView], indent: str = "", fields_of: FieldsOf | None = None) -> str:
+    """The events one by one; under each (but the creation) its field changes, one line each in
+    the words of the event's definition version (`fields_of`; by default read from the running
+    command's workspace): 存在问题及整改要求 第2项 问题描述：旧 → 新."""
+    from workflow.definition.diff import field_changes
+
+    fields_of = fields_of or workspace_fields()
     lines = []
     for e in events:
         move = (f"{e.from_state} ({e.from_title}) → {e.to_state} ({e.to_title})" if e.from_state
@@ -97,9 +108,9 @@ def history_text(events: Sequence[EventView], indent: str = "") -> str:
         lines.append(f"{indent}       {signed_text(e)}")
         if e.comment:
             lines.append(f"{indent}       comment: {e.comment}")
-        changed = list(e.changes)
-        if changed and e.transition != "create":
-            lines.append(f"{indent}       changed: {', '.join(changed)}")
+        if e.changes and e.transition != "create":
+            lines.extend(f"{indent}       {change.text}"
+                         for change in field_changes(fields_of(e.definition_version), e.changes))
         opinion = e.data.get("countersign") if e.transition == "countersign" else None
         if isinstance(opinion, dict):
             lines.append(f"{indent}       {opinion.get('party_title')}: {opinion.get('decision')}")
@@ -108,6 +119,37 @@ def history_text(events: Sequence[EventView], indent: str = "") -> str:
         for doc in e.data.get("documents") or []:
             lines.append(f"{indent}       document {doc['file']}  sha256 {doc['sha256'][:16]}")
     return "\n".join(lines)
+
+
+def workspace_fields() -> FieldsOf:
+    """The fields of a definition version, read (once per version) from the workspace of the
+    command that runs; None outside a command or for a version that cannot be read (the changes
+    are then labelled with the fields' names)."""
+    import click
+
+    from workflow.commands.app import App
+
+    context = click.get_current_context(silent=True)
+    app = context.find_object(App) if context is not None else None
+    found: dict[str, Mapping[str, Field] | None] = {}
+
+    def fields_of(version: str) -> Mapping[str, Field] | None:
+        if version not in found:
+            found[version] = _read_fields(app, version) if app is not None else None
+        return found[version]
+
+    return fields_of
+
+
+def _read_fields(app: App, version: str) -> Mapping[str, Field] | None:
+    from workflow.engine import registry
+    from workflow.errors import GongwenError
+
+    try:
+        with app.workspace.db.read() as session:
+            return registry.pinned(session, version).fields
+    except GongwenError:
+        return None
 
 
 def actor_text(e: EventView) -> str:
