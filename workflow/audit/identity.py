@@ -101,7 +101,7 @@ def fold_users(connection: Connection) -> Users:
                                           "the admin role at that moment", *where))
         if kind == "user_add":
             users.people[login] = {"name": data.get("name", ""), "title": data.get("title", ""),
-                                   "roles": set(data.get("roles") or [])}
+                                   "unit": data.get("unit", ""), "roles": set(data.get("roles") or [])}
             users.set_roles(login, event_id, set(data.get("roles") or []))
         elif kind in ("role_grant", "role_revoke") and login in users.people:
             held = users.people[login]["roles"]
@@ -131,8 +131,8 @@ def _add_key(users: Users, login: str, data: dict[str, Any], event_id: int, wher
 def check_tables(connection: Connection, users: Users, problems: list[Problem]) -> None:
     """The users, user_roles, user_keys and delegations tables against the fold."""
     delegations.check_table(connection, users, problems)
-    rows = {(_text(login)): (_text(name), _text(title)) for login, name, title in
-            connection.exec_driver_sql("SELECT login, name, title FROM users")}
+    rows = {(_text(login)): (_text(name), _text(title), _text(unit)) for login, name, title, unit in
+            connection.exec_driver_sql("SELECT login, name, title, unit FROM users")}
     roles: dict[str, set[str]] = {}
     for login, role in connection.exec_driver_sql("SELECT login, role FROM user_roles"):
         roles.setdefault(_text(login), set()).add(_text(role))
@@ -146,8 +146,9 @@ def check_tables(connection: Connection, users: Users, problems: list[Problem]) 
             problems.append(Problem("user_missing", f"user {login} was added by an event but is not in the database",
                                     login))
             continue
-        if rows[login] != (person["name"], person["title"]):
-            problems.append(Problem("user_altered", f"user {login}'s name or post differs from the events", login))
+        if rows[login] != (person["name"], person["title"], person.get("unit", "")):
+            problems.append(Problem("user_altered", f"user {login}'s name, post or unit differs from the events",
+                                    login))
         held, recorded = roles.get(login, set()), person["roles"]
         for role in sorted(held - recorded):
             problems.append(Problem("role_unrecorded", f"{login} holds the role {role!r} in the database but no "

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workflow.audit import cosign, eventlog, timers
+from workflow.audit import cosign, eventlog, signing, timers
 from workflow.definition.model import COUNTERSIGN, CREATE, MIGRATE, Definition
 from workflow.engine import registry
 
@@ -82,7 +82,7 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
         progress: dict[int, dict[str, Any]] = {}
         role_lists: dict[Any, list[str]] = {}  # the stored text of actor_roles -> the list (few distinct values)
         for row in eventlog.event_rows(session.connection(), where, params):
-            (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, _changes,
+            (event_id, item_id, key, seq, transition, from_state, to_state, actor, roles, _comment, changes,
              data, time, event_definition, _prev, _hash) = row
             if limit is not None:
                 try:
@@ -119,6 +119,7 @@ def replay(workspace: Workspace, at: str | None = None, item_key: str | None = N
                 else:
                     problem = _check(definition, track, transition, from_state, to_state, actor, held, principal)
                     problem = cosign.step(definition, track, transition, from_state, to_state, data, seq) or problem
+                    problem = signing.step(definition, track, transition, to_state, changes, data) or problem
             if problem:
                 report.anomalies.append(Anomaly(key, problem, seq, transition))
             track["state"], track["time"] = to_state, time

@@ -20,13 +20,16 @@ def users() -> None:
 @click.option("--title", "user_title", default="", help="Post, e.g. 办公室科员.")
 @click.option("--role", "roles", multiple=True, help="Role to grant (repeatable).")
 @click.option("--key", "key_line", metavar="LINE", help="The user's public key line (from their `gongwen key new`).")
+@click.option("--unit", default="", help="The unit they act for, e.g. a school's name: with a role a workflow "
+                                          "declares unit_field (school), they act on that unit's items only.")
 @click.pass_obj
-def users_add(app: App, login: str, name: str, user_title: str, roles: tuple[str, ...], key_line: str | None) -> None:
+def users_add(app: App, login: str, name: str, user_title: str, roles: tuple[str, ...], key_line: str | None,
+              unit: str) -> None:
     """Add a user (an event signed by the admin)."""
     from workflow.engine.admin import manage_users
 
     user = manage_users(app.workspace, app.login, "add", login, list(roles), name=name, title=user_title,
-                        key_line=key_line, keys=app.keys)
+                        key_line=key_line, keys=app.keys, unit=unit)
     app.emit(user.to_json(), f"added {user.login} ({user.name}) roles: {', '.join(user.roles) or '-'}")
 
 
@@ -39,8 +42,8 @@ def users_list(app: App) -> None:
 
     rows = list_users(app.workspace)
     app.emit({"users": [u.to_json() for u in rows]},
-             table(["login", "name", "title", "roles", "key"],
-                   [[u.login, u.name, u.title, ", ".join(u.roles), u.key or "-"] for u in rows]))
+             table(["login", "name", "title", "unit", "roles", "key"],
+                   [[u.login, u.name, u.title, u.unit or "-", ", ".join(u.roles), u.key or "-"] for u in rows]))
 
 
 def _role_change(action: str, summary: str) -> click.Command:

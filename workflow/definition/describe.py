@@ -24,12 +24,17 @@ def describe(d: Definition) -> dict:
                                "when": t.when, "when_message": t.when_message, "assign": t.assign,
                                "templates": t.templates,
                                "trigger": "timer" if t.timer else "automatic" if t.automatic else "user",
+                               **({"issuer": t.issuer} if t.issuer else {}),
                                **({"after": {t.timer.after.kind: t.timer.after.amount}, "since": t.timer.since}
                                   if t.timer else {})}
                         for t in d.transitions.values()},
         "worklists": {w.id: {"title": w.title, "states": w.states, "roles": w.roles, "when": w.when}
                       for w in d.worklists.values()},
-        "numbers": {n.id: {"title": n.title, "format": n.format, "scope": n.scope} for n in d.numbers.values()},
+        "numbers": {n.id: {"title": n.title, "format": n.format, "scope": n.scope, "sequence": n.counter}
+                    for n in d.numbers.values()},
+        **({"role_units": dict(d.role_units)} if d.role_units else {}),
+        **({"signing": {"transition": d.signing.transition, "body": d.signing.body, "reopen": d.signing.reopen}}
+           if d.signing else {}),
         "deadlines": {x.id: {"title": x.title, "states": x.states, "due_field": x.due_field,
                              "after": {x.after.kind: x.after.amount} if x.after else None, "since": x.since,
                              "met_by": x.met_by, "notice": x.notice, "notify": x.notify,
@@ -82,13 +87,18 @@ def describe_text(d: Definition) -> str:
         if t.timer:  # fired by `gongwen tick`
             guard.append(f"timer: {t.timer.after.describe()} after {t.timer.since}")
         lines.append(f"  {'':<14} guard: {'; '.join(guard)}")
-        extras = []
+        extras = [f"in the name of issuer {t.issuer}"] if t.issuer else []
         if t.assign:
             extras.append("assigns " + "、".join(d.numbers[n].title for n in t.assign))
         if t.templates:
             extras.append("documents " + "、".join(t.templates))
         if extras:
             lines.append(f"  {'':<14} {'; '.join(extras)}")
+    for role, name in d.role_units.items():
+        lines += ["", f"role {role}（{d.role_title(role)}）acts only for the unit in {d.fields[name].label} ({name})"]
+    if d.signing:
+        lines += ["", f"签发: {d.signing.transition} signs {'、'.join(d.fields[n].label for n in d.signing.body)}; "
+                      f"a change afterwards fires {d.signing.reopen or '(nothing)'}, and no number is drawn on it"]
     if d.worklists:
         lines += ["", "worklists:"]
         for w in d.worklists.values():

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 from functools import lru_cache
 
-KNOWN_NAMES = frozenset({"item", "fields", "user", "params", "today", "now"})
+# workdays(a, b): the working days from date a to date b, both counted (engine/guards.py)
+KNOWN_NAMES = frozenset({"item", "fields", "user", "params", "today", "now", "workdays"})
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from typing import Any
 
 from workflow import inputs
 from workflow.canonical import canonical_hash
-from workflow.definition import countersign, expressions, timers, yamlsrc
+from workflow.definition import countersign, expressions, procedure, timers, yamlsrc
 from workflow.definition.fields import Field
 from workflow.definition.fieldspecs import build_field, plain
 from workflow.definition.model import (
@@ -74,7 +74,7 @@ class Builder:
             self.problem(1, "a definition must be a YAML mapping")
             doc = self.mapping(None, 1, "")
         known = {"id", "title", "key_prefix", "initial", "description", "roles", "params", "item_title",
-                 "fields", "states", "transitions", "worklists", "numbers", "deadlines"}
+                 "fields", "states", "transitions", "worklists", "numbers", "deadlines", "signing", "creators"}
         for key in doc:
             if key not in known:
                 self.problem(doc.line_of(key), f"unknown key {key!r}")
@@ -93,9 +93,10 @@ class Builder:
             self.problem(doc.line_of("key_prefix"), f"bad key_prefix {key_prefix!r} (an uppercase letter, "
                                                     "then up to 15 uppercase letters or digits, e.g. JH)")
         roles = self.mapping(doc.get("roles"), doc.line_of("roles"), "roles")
-        self.roles = {str(k): str(v) for k, v in roles.items()}
+        self.roles, role_units = procedure.build_roles(self, roles)
         self.role_lines = roles
         fields = self.build_fields(self.mapping(doc.get("fields"), doc.line_of("fields"), "fields"))
+        procedure.check_units(self, role_units, fields, roles)
         states = self.build_states(self.mapping(doc.get("states"), doc.line_of("states"), "states"), fields)
         numbers = self.build_numbers(self.mapping(doc.get("numbers"), doc.line_of("numbers"), "numbers"))
         transitions = self.build_transitions(
@@ -114,9 +115,11 @@ class Builder:
             initial=initial, roles=self.roles, params=plain(doc.get("params") or {}),
             fields=fields, states=states, transitions=transitions, worklists=worklists,
             numbers=numbers, deadlines=deadlines, description=str(doc.get("description") or ""),
-            item_title=self.check_item_title(doc, fields))
+            item_title=self.check_item_title(doc, fields), role_units=role_units,
+            creators=self.role_list(doc.get("creators"), doc.line_of("creators"), "creators"),
+            signing=procedure.build_signing(self, doc.get("signing"), doc.line_of("signing"), fields, transitions))
         if initial in states:
-            self.check_graph(definition, doc["states"], doc["transitions"])
+            procedure.check_graph(self, definition, doc["states"])
         return definition
 
     def check_item_title(self, doc: yamlsrc.LineDict, fields: dict[str, Field]) -> str:
@@ -129,6 +132,12 @@ class Builder:
     def check_role(self, role: str, line: int) -> None:
         if role not in self.roles and role not in BUILTIN_ROLES:
             self.problem(line, f"unknown role {role!r} (declare it under roles:)")
+
+    def role_list(self, value: Any, line: int, what: str) -> list[str]:
+        roles = self.str_list(value, line, what)
+        for role in roles:
+            self.check_role(role, line)
+        return roles
 
     def check_expression(self, source: Any, line: int) -> str | None:
         if not isinstance(source, str) or not source.strip():
@@ -172,8 +181,8 @@ class Builder:
             if editable != "all":
                 editable = self.str_list(editable, spec.line_of("editable"), "editable")
                 for name in editable:
-                    if name not in fields:
-                        self.problem(spec.line_of("editable"), f"unknown field {name!r} in editable")
+                    if problem := procedure.path_problem(fields, name):
+                        self.problem(spec.line_of("editable"), f"{problem} in editable")
             perms = self.mapping(spec.get("permissions"), spec.line_of("permissions"), "permissions")
             permissions = {}
             for perm, roles in perms.items():
@@ -191,7 +200,7 @@ class Builder:
         out = {}
         for nid, spec in raw.items():
             spec = self.mapping(spec, raw.line_of(nid), f"number {nid!r}")
-            self.known_keys(spec, {"title", "format", "scope"}, f"number {nid!r}")
+            self.known_keys(spec, {"title", "format", "scope", "sequence"}, f"number {nid!r}")
             if not self.trusted and not ID_PATTERN.fullmatch(str(nid)):
                 self.problem(raw.line_of(nid), f"bad number id {nid!r} (lowercase letters, digits, _)")
             fmt = str(spec.get("format") or "")
@@ -204,7 +213,11 @@ class Builder:
             scope = spec.get("scope", "issuer")
             if scope not in NUMBER_SCOPES:
                 self.problem(spec.line_of("scope"), f"number scope must be issuer or workflow, not {scope!r}")
-            out[str(nid)] = NumberSpec(id=str(nid), title=str(spec.get("title") or nid), format=fmt, scope=scope)
+            sequence = str(spec.get("sequence") or "")
+            if sequence and not ID_PATTERN.fullmatch(sequence):
+                self.problem(spec.line_of("sequence"), f"bad sequence {sequence!r} (lowercase letters, digits, _)")
+            out[str(nid)] = NumberSpec(id=str(nid), title=str(spec.get("title") or nid), format=fmt, scope=scope,
+                                       sequence=sequence)
         return out
 
     def build_transitions(self, raw: Any, states: dict[str, State], fields: dict[str, Field],
@@ -212,7 +225,7 @@ class Builder:
         out = {}
         known = {"title", "from", "to", "roles", "permissions", "distinct_from", "require", "fields",
                  "comment", "when", "when_message", "assign", "templates", "trigger", "form", "signature",
-                 *timers.TIMER_KEYS}
+                 "issuer", *timers.TIMER_KEYS}
         for tid, spec in raw.items():
             line = raw.line_of(tid)
             spec = self.mapping(spec, line, f"transition {tid!r}")
@@ -245,10 +258,12 @@ class Builder:
                     self.problem(spec.line_of("distinct_from"), f"unknown transition {name!r} in distinct_from")
             require = self.str_list(spec.get("require"), spec.line_of("require"), "require")
             own_fields = self.str_list(spec.get("fields"), spec.line_of("fields"), "fields")
-            for name in require + own_fields:
+            for name in require:
                 if name not in fields:
-                    self.problem(spec.line_of("require" if name in require else "fields"),
-                                 f"unknown field {name!r} in transition {tid!r}")
+                    self.problem(spec.line_of("require"), f"unknown field {name!r} in transition {tid!r}")
+            for name in own_fields:
+                if problem := procedure.path_problem(fields, name):
+                    self.problem(spec.line_of("fields"), f"{problem} in transition {tid!r}")
             comment = spec.get("comment", "optional")
             if comment not in ("required", "optional"):
                 self.problem(spec.line_of("comment"), "comment must be required or optional")
@@ -276,7 +291,8 @@ class Builder:
                 when_message=spec.get("when_message"), assign=assign, templates=templates,
                 automatic=trigger == "automatic", signature_required=signature == "required",
                 timer=timers.build_timer(self, spec, tid, fields, trigger),
-                form=self.build_form(spec, templates, tid))
+                form=self.build_form(spec, templates, tid),
+                issuer=procedure.check_issuer(self, spec.get("issuer"), spec.line_of("issuer"), tid))
         for tid, tr in out.items():  # decisions must be exits of the state(s) the form waits in
             if tr.form:
                 for waiting in [tr.target] if tr.target else tr.sources:
@@ -346,22 +362,6 @@ class Builder:
             out[str(wid)] = Worklist(id=str(wid), title=str(spec.get("title") or wid),
                                      states=wl_states, roles=roles, when=when)
         return out
-
-    def check_graph(self, definition: Definition, raw_states: Any, raw_transitions: Any) -> None:
-        reached, frontier = {definition.initial}, [definition.initial]
-        while frontier:
-            state = frontier.pop()
-            for tr in definition.exits(state):
-                target = tr.target_from(state)
-                if target not in reached:
-                    reached.add(target)
-                    frontier.append(target)
-        for sid, state in definition.states.items():
-            line = raw_states.line_of(sid)
-            if sid not in reached:
-                self.problem(line, f"unreachable state {sid!r} (no path from {definition.initial!r})")
-            elif not state.final and not any(t.target_from(sid) != sid for t in definition.exits(sid)):
-                self.problem(line, f"state {sid!r} has no exit (mark it final: true if intended)")
 
 
 def load_file(path: str | Path, templates_dir: str | Path | None = None) -> Definition:

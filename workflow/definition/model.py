@@ -73,6 +73,7 @@ class Transition:
     signature_required: bool = False  # decided from a form: only the signer's own signature, never 代录
     timer: TimerSpec | None = None  # trigger: timer (definition/timers.py): fired by `gongwen tick` only
     outcome_of: str | None = None  # the 会签 state whose outcome fires this transition (never by hand)
+    issuer: str | None = None  # the issuer (gongwen.yaml issuers:) its documents and numbers are in the name of
 
     def target_from(self, state: str) -> str:
         return self.target or state
@@ -117,6 +118,18 @@ class CountersignSpec:
 
 
 @dataclass
+class SigningSpec:
+    """签发: the transition whose signer signs the text (`body`, a list of fields); the engine records
+    the body's hash with it, a guard sees `item.body_changed` once the body differs, no number is
+    drawn on a body that differs from the one signed, and `reopen` (an automatic transition) takes
+    the item back to 签发."""
+
+    transition: str
+    body: list
+    reopen: str | None = None
+
+
+@dataclass
 class Worklist:
     id: str
     title: str
@@ -131,6 +144,11 @@ class NumberSpec:
     title: str
     format: str
     scope: str = "issuer"
+    sequence: str = ""  # the counter it draws from (numbers sharing one share the sequence); "" : its id
+
+    @property
+    def counter(self) -> str:
+        return self.sequence or self.id
 
 
 @dataclass
@@ -147,6 +165,9 @@ class Definition:
     worklists: dict
     numbers: dict
     deadlines: dict = field(default_factory=dict)  # id -> timers.Deadline (督办)
+    role_units: dict = field(default_factory=dict)  # role -> the field naming the unit its holders act for
+    creators: list = field(default_factory=list)  # the roles that may create an item (none given: anyone)
+    signing: SigningSpec | None = None
     description: str = ""
     item_title: str = ""  # python format over fields, for items without a title field
     source: str = ""

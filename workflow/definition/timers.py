@@ -67,6 +67,7 @@ class Deadline:
     escalate_after: Period | None = None
     escalate_to: list = field(default_factory=list)
     met_by: str | None = None  # a field: once it has a value, the deadline is met
+    issuer: str | None = None  # the issuer its 催办通知 is in the name of (gongwen.yaml issuers:)
 
     def met(self, fields: dict) -> bool:
         return bool(self.met_by) and fields.get(self.met_by) not in (None, "", [])
@@ -151,7 +152,7 @@ def build_timer(b: Any, spec: Any, tid: str, fields: dict, trigger: Any) -> Time
 def build_deadlines(b: Any, raw: Any, fields: dict, states: dict, worklists: dict,
                     wf_id: str) -> dict[str, Deadline]:
     out: dict[str, Deadline] = {}
-    known = {"title", "states", "due", "notice", "notify", "escalate", "met_by"}
+    known = {"title", "states", "due", "notice", "notify", "escalate", "met_by", "issuer"}
     for did, spec in raw.items():
         line = raw.line_of(did)
         did = str(did)
@@ -170,7 +171,8 @@ def build_deadlines(b: Any, raw: Any, fields: dict, states: dict, worklists: dic
                 b.problem(spec.line_of("states"), f"unknown state {state!r} in {what}")
             elif states[state].final:
                 b.problem(spec.line_of("states"), f"{what}: {state!r} is final, nothing can be overdue there")
-        deadline = Deadline(id=did, title=str(spec.get("title") or did), states=in_states)
+        deadline = Deadline(id=did, title=str(spec.get("title") or did), states=in_states,
+                            issuer=spec.get("issuer") and str(spec["issuer"]))
         _due(b, spec, deadline, fields)
         if spec.get("met_by") is not None:
             if str(spec["met_by"]) not in fields:

@@ -87,8 +87,7 @@ def render_context(session: Session, workspace: Workspace, definition: Definitio
                   "to_state": item.state, "to_state_title": definition.state_title(item.state),
                   "date": now.date().isoformat(), "time": now.isoformat()},
         "history": history,
-        "settings": {"issuer_name": workspace.config["issuer_name"],
-                     "issuer_code": workspace.config["issuer_code"]},
+        "settings": settings_context(workspace, tr),
         "params": definition.params,
         "today": now.date().isoformat(),
         "decision": decision_context(definition, item.key, tr, current, earlier, returned),
@@ -97,6 +96,14 @@ def render_context(session: Session, workspace: Workspace, definition: Definitio
         "countersigner": None,  # on a 会签单: the office or person it is for (engine/countersign.py)
     })
     return json.loads(canonical_json(context))
+
+
+def settings_context(workspace: Workspace, tr: Transition) -> dict[str, Any]:
+    """`settings`: the issuer of this step (issuer_name, issuer_code: the workspace's own unless the
+    transition names another, issuer: city) and every issuer by id (`issuers.city.name`)."""
+    issuer = workspace.issuer(tr.issuer)
+    return {"issuer_name": issuer["name"], "issuer_code": issuer["code"], "issuer": issuer["id"],
+            "issuers": workspace.issuers()}
 
 
 def countersign_context(session: Session, definition: Definition, earlier: list[Event]) -> dict[str, Any] | None:

@@ -73,18 +73,21 @@ def bootstrap(session: Session, signer: Signer, login: str, name: str, title: st
 
 
 def add_user(session: Session, admin: Actor, signer: Signer, login: str, name: str, title: str,
-             roles: list[str], known_roles: set[str], key_line: str | None, now: dt.datetime) -> User:
+             roles: list[str], known_roles: set[str], key_line: str | None, now: dt.datetime,
+             unit: str = "") -> User:
     check_login(login)
     if session.get(User, login) is not None:
         raise BadInput(f"user {login!r} already exists")
     users.check_roles(roles, known_roles)
     key = parse_public_line(key_line) if key_line else None
     granted = list(dict.fromkeys(roles))
-    user = User(login=login, name=name or login, title=title or "", created_at=now.isoformat())
+    user = User(login=login, name=name or login, title=title or "", unit=unit, created_at=now.isoformat())
     user.roles = [UserRole(role=r) for r in granted]
     session.add(user)
     session.flush()
     data: dict[str, Any] = {"name": user.name, "title": user.title, "roles": granted}
+    if unit:  # recorded only when given: the events of users without one keep their shape
+        data["unit"] = unit
     if key is not None:
         data.update(key=key.line, fingerprint=key.fingerprint)
     event = _event(session, admin, signer, "user_add", login, data, {}, now)

@@ -39,11 +39,11 @@ def bootstrap_admin(workspace: Workspace, login: str, keys: KeyRing | None = Non
 
 def manage_users(workspace: Workspace, admin_login: str, action: str, login: str, roles: Sequence[str] = (),
                  name: str = "", title: str = "", key_line: str | None = None,
-                 keys: KeyRing | None = None) -> UserView:
+                 keys: KeyRing | None = None, unit: str = "") -> UserView:
     """add, grant, revoke, key (register a key) or revoke-key, as the admin `admin_login`,
     whose key on this account signs the event."""
     roles_known = known_roles(workspace)
-    for label, text in (("name", name), ("title", title)):  # one line each, as a form prints them
+    for label, text in (("name", name), ("title", title), ("unit", unit)):  # one line each, as a form prints them
         inputs.check_text(text, f"the user's {label}", multiline=False, limit=1000)
     now = workspace.now()
     signer = (keys or KeyRing(workspace.root)).signer(admin_login)
@@ -60,7 +60,7 @@ def manage_users(workspace: Workspace, admin_login: str, action: str, login: str
             raise Refused(f"{admin_login} is not an admin: only an admin manages users", reason="role_missing")
         if action == "add":
             user = accounts.add_user(session, admin, signer, login, name, title, list(roles), roles_known,
-                                     key_line, now)
+                                     key_line, now, unit)
         elif action in ("grant", "revoke"):
             user = accounts.change_roles(session, admin, signer, login, list(roles), action == "grant",
                                          roles_known, now)

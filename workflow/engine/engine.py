@@ -17,7 +17,7 @@ from workflow import inputs
 from workflow.definition.fields import apply_sets
 from workflow.definition.model import CREATE, SYSTEM_USER, Definition, Transition, Worklist
 from workflow.documents import produce as documents
-from workflow.engine import countersign, delegation, guards, machine, numbers, registry, timers, users, views
+from workflow.engine import countersign, delegation, edits, guards, machine, numbers, registry, timers, users, views
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Conflict, NotFound, Refused
 from workflow.identity.keyring import KeyRing
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from workflow.store.workspace import Workspace
 
 AUTOMATIC_CHAIN_LIMIT = 10
+AUTOMATIC_COMMENT = "（系统自动办理）"  # the comment of an automatic transition's event (documents print it)
 
 Sets = Sequence[tuple[str, Any]]  # --set pairs: (path, value)
 Attach = Callable[[Session, Item], dict[str, Any]]  # more event data, inside the transaction
@@ -74,14 +75,18 @@ class Engine:
 
     def subject(self, session: Session, item: Item, fields: dict[str, Any] | None = None) -> guards.Subject:
         past: dict[str, set[str]] = {CREATE: {item.creator}}
-        for event in self.events_of(session, item):
+        events = self.events_of(session, item)
+        for event in events:
             if event.transition != CREATE:
                 past.setdefault(event.transition, set()).add(event.actor)
                 if principal := delegation.principal_of(event.data):  # done on their behalf: theirs too
                     past[event.transition].add(principal)
+        fields = item.fields if fields is None else fields
         return guards.Subject(key=item.key, state=item.state, title=item.title, creator=item.creator,
-                              fields=item.fields if fields is None else fields,
-                              numbers=item.numbers, past_actors=past)
+                              fields=fields, numbers=item.numbers, past_actors=past,
+                              calendar=timers.LazyCalendar(self.ws),
+                              body_changed=edits.body_changed(registry.pinned(session, item.definition_hash),
+                                                                events, fields))
 
     # -- writing ----------------------------------------------------------------------------
     def create(self, login: str, workflow_id: str, title: str | None = None,
@@ -96,11 +101,19 @@ class Engine:
         documents.check_writable(self.ws)  # nor a documents/ folder that takes no files
         with self.db.write() as session:
             actor = users.authenticate(session, login, signer)
+            if definition.creators and not set(actor.roles) & set(definition.creators):
+                wanted = "、".join(f"{r}（{definition.role_title(r)}）" for r in definition.creators)
+                raise Refused(f"{actor.login} may not create a {definition.id} ({definition.title}): needs one of "
+                              f"{wanted}", reason="role_missing", transition=CREATE)
             registry.store(session, definition, now.isoformat())
             fields = {name: f.default for name, f in definition.fields.items() if f.default is not None}
             for name, value in (values or {}).items():
                 fields[name] = _parse_top(definition, name, value)
             fields = apply_sets(fields, definition.fields, sets)
+            for role, name in definition.role_units.items():  # a school's user applies for their school
+                if role in actor.roles and actor.unit and fields.get(name) in (None, ""):
+                    fields[name] = definition.fields[name].parse(actor.unit)
+            edits.check_unit(definition, CREATE, actor, {}, fields)
             fields = {n: fields[n] for n in definition.fields if n in fields}  # schema order
             if title:
                 if "title" in definition.fields:
@@ -187,21 +200,16 @@ class Engine:
                     attach: Attach | None = None) -> None:
         fields = dict(item.fields)
         if sets and item.state in tr.sources:
-            editable = definition.editable_in(item.state, tr)
-            for path, _ in sets:
-                name = path.partition(".")[0]
-                if name in definition.fields and name not in editable:
-                    raise Refused(f"{tr.id} ({tr.title}): {name}（{definition.fields[name].label}）cannot be "
-                                  f"changed in {item.state} ({definition.state_title(item.state)})",
-                                  reason="field_locked", transition=tr.id, fields=[name])
-            fields = apply_sets(fields, definition.fields, sets)
+            fields = edits.apply(definition, item, tr, sets)
         subject = self.subject(session, item, fields)
         actor = delegation.acting(tr, actor, item.creator)  # a delegate acts on the principal's behalf
         guards.check(definition, tr, subject, actor, comment, now)
+        edits.check_unit(definition, tr.id, actor, item.fields, fields)
+        issuer = self.ws.issuer(tr.issuer)
         assigned = {}
         for number_id in tr.assign:
             assigned[number_id] = numbers.assign(session, definition.numbers[number_id], definition.id,
-                                                 self.ws.config["issuer_code"], now.year, item.id)
+                                                 issuer["code"], now.year, item.id)
         from_state = item.state
         machine.fire(definition, item, tr.id)
         changes = {k: [item.fields.get(k), v] for k, v in fields.items() if item.fields.get(k) != v}
@@ -225,6 +233,8 @@ class Engine:
                                                  extra["countersign"], out.blobs)
         out.documents.extend(produced)
         data = {"numbers": assigned, "documents": produced, **extra, **delegation.event_data(actor)}
+        if definition.signing and tr.id == definition.signing.transition:  # 签发: the text signed
+            data["body_sha256"] = edits.body_hash(definition, fields)
         self._append_event(session, signer, item, definition, tr.id, from_state, actor, comment, changes, data, now)
 
     def _run_automatic(self, session: Session, signer: Signer, item: Item, definition: Definition, actor: Actor,
@@ -244,7 +254,7 @@ class Engine:
                                  delegation.acting(tr, actor, item.creator), "", now)
                 except Refused:
                     continue
-                self._transition(session, signer, item, definition, tr, actor, "(automatic)", (), now, out)
+                self._transition(session, signer, item, definition, tr, actor, AUTOMATIC_COMMENT, (), now, out)
                 break
             else:
                 return
@@ -325,6 +335,8 @@ class Engine:
             for item in session.scalars(select(Item).order_by(Item.id)):
                 definition = registry.pinned(session, item.definition_hash)
                 roles = set(actor.roles_on(item.creator)) | delegation.delegated_roles(actor)
+                if guards.unit_refusal(definition, "worklist", actor, item.fields):
+                    continue  # another school's item: not theirs to see waiting
                 holding = self._worklists_holding(session, item, definition, actor, now)
                 if countersign.spec_of(definition, item.state) and countersign.waiting_for(
                         definition, item, self.events_of(session, item), actor):

@@ -22,6 +22,7 @@ class Actor:
     delegations: tuple[Any, ...] = ()  # delegation.Grant: the delegations to this user in force now
     on_behalf_of: str | None = None  # acting under a delegation (engine/delegation.py): its principal
     delegation: int | None = None  # and its id
+    unit: str = ""  # the unit they belong to (a school): with a role declared unit_field, they act for it only
 
     def roles_on(self, creator: str) -> list[str]:
         return self.roles + (["owner"] if self.login == creator else [])
@@ -38,15 +39,42 @@ class Subject:
     fields: dict[str, Any]
     numbers: dict[str, str]
     past_actors: dict[str, set[str]]  # transition id -> logins who fired it ("create" -> creator)
+    body_changed: bool = False  # the signed text (definition.signing) differs from what was signed
+    calendar: Any = None  # the workspace's WorkdayCalendar: `workdays(a, b)` in expressions
 
 
 def expression_context(definition: Definition, subject: Subject, actor: Actor, now: dt.datetime) -> dict[str, Any]:
     """The names a `when:` expression sees; `today` and `now` are ISO strings of the workspace's clock."""
     item = {"key": subject.key, "state": subject.state, "title": subject.title,
-            "creator": subject.creator, "fields": subject.fields, "numbers": subject.numbers}
-    user = {"login": actor.login, "name": actor.name, "roles": actor.roles_on(subject.creator)}
-    return {"item": item, "fields": subject.fields, "user": user, "params": definition.params,
-            "today": now.date().isoformat(), "now": now.isoformat()}
+            "creator": subject.creator, "fields": subject.fields, "numbers": subject.numbers,
+            "body_changed": subject.body_changed}
+    user = {"login": actor.login, "name": actor.name, "roles": actor.roles_on(subject.creator), "unit": actor.unit}
+    context: dict[str, Any] = {"item": item, "fields": subject.fields, "user": user, "params": definition.params,
+               "today": now.date().isoformat(), "now": now.isoformat()}
+    if subject.calendar is not None:
+        calendar = subject.calendar
+
+        def workdays(start: str, end: str) -> int:
+            """Working days from `start` to `end`, both included (a 公示 of 5 working days: 5)."""
+            first, last = dt.date.fromisoformat(str(start)), dt.date.fromisoformat(str(end))
+            return int(calendar.count(first - dt.timedelta(days=1), last))
+
+        context["workdays"] = workdays
+    return context
+
+
+def unit_refusal(definition: Definition, tr_id: str, actor: Actor, fields: dict[str, Any]) -> Refused | None:
+    """A user of a unit (a school) holding a role the definition scopes to a unit acts only on
+    items whose unit field is empty or names their unit: the refusal (wrong_unit), else None."""
+    if not actor.unit:
+        return None
+    for role, name in definition.role_units.items():
+        value = fields.get(name)
+        if role in actor.roles and value not in (None, "") and value != actor.unit:
+            label = definition.fields[name].label if name in definition.fields else name
+            return Refused(f"{tr_id}: {actor.login} acts for {actor.unit} ({definition.role_title(role)}) and may "
+                           f"not act on an item whose {label} is {value!r}", reason="wrong_unit", transition=tr_id)
+    return None
 
 
 def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor,
@@ -59,6 +87,8 @@ def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor
         raise Refused(f"{title} is not an exit of {subject.state} ({state_title}); exits: {exits}",
                       reason="not_an_exit", transition=tr.id, state=subject.state)
     roles = actor.roles_on(subject.creator)
+    if refusal := unit_refusal(definition, tr.id, actor, subject.fields):
+        raise refusal
     if tr.roles and not set(tr.roles) & set(roles):
         wanted = "、".join(f"{r}（{definition.role_title(r)}）" for r in tr.roles)
         raise Refused(f"{title}: {actor.login} lacks the role: needs one of {wanted}",
@@ -82,6 +112,9 @@ def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor
         labels = "、".join(f"{n}（{definition.fields[n].label}）" for n in missing)
         raise Refused(f"{title}: required field missing: {labels}", reason="field_missing",
                       transition=tr.id, fields=missing)
+    if tr.assign and subject.body_changed:  # a 字号 is drawn only on the text the signer signed
+        raise Refused(f"{title}: the text changed after it was signed (签发): it must be signed again before a "
+                      "number is drawn", reason="body_changed", transition=tr.id)
     if tr.comment_required and not comment.strip():
         raise Refused(f"{title}: a comment (reason) is required: use -m", reason="field_missing",
                       transition=tr.id, fields=["comment"])

@@ -34,9 +34,9 @@ def assign(session: Session, spec: NumberSpec, definition_id: str, issuer_code: 
            item_id: int) -> str:
     """Draw the next number of a declared sequence and record it (UNIQUE backstop)."""
     scope = issuer_code if spec.scope == "issuer" else definition_id
-    seq = draw(session, spec.id, scope, year)
+    seq = draw(session, spec.counter, scope, year)  # numbers that share a sequence share its counter
     text = spec.format.format(code=issuer_code, base=issuer_base(issuer_code), year=year, seq=seq)
-    session.add(AssignedNumber(name=spec.id, scope=scope, year=year, seq=seq, text=text, item_id=item_id))
+    session.add(AssignedNumber(name=spec.counter, scope=scope, year=year, seq=seq, text=text, item_id=item_id))
     return text
 
 

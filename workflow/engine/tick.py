@@ -186,7 +186,7 @@ def _notice(engine: Engine, session: Session, signer: Any, item: Item, definitio
     roles = "、".join(definition.role_title(r) for r in thing.roles)
     comment = (f"{d.title}已逾期（期限{last_day}），请{roles}督促办理" if kind == OVERDUE
                else f"{d.title}逾期未办，报{roles}督办")
-    pseudo = Transition(id=kind, title=title, sources=[item.state], target=None,
+    pseudo = Transition(id=kind, title=title, sources=[item.state], target=None, issuer=d.issuer,
                         templates=[d.notice] if d.notice and kind == OVERDUE else [])
     earlier = engine.events_of(session, item)
     produced: list[dict[str, Any]] = []

@@ -48,6 +48,19 @@ def calendar(workspace: Workspace) -> WorkdayCalendar:
     return WorkdayCalendar.of_workspace(workspace.root)
 
 
+class LazyCalendar:
+    """The workspace's calendar, read when a guard first counts working days (`workdays(a, b)`)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._calendar: WorkdayCalendar | None = None
+
+    def count(self, start: dt.date, end: dt.date) -> int:
+        if self._calendar is None:
+            self._calendar = calendar(self.workspace)
+        return self._calendar.count(start, end)
+
+
 def moment(text: str, tz: dt.tzinfo) -> dt.datetime:
     found = dt.datetime.fromisoformat(text)
     return found if found.tzinfo else found.replace(tzinfo=tz)

@@ -31,7 +31,7 @@ def actor(session: Session, login: str) -> Actor:
     if user is None:
         raise Refused(f"unknown user {login!r}: ask an admin to run `gongwen users add {login}`",
                       reason="unknown_user")
-    return Actor(login=user.login, name=user.name, title=user.title, roles=user.role_names)
+    return Actor(login=user.login, name=user.name, title=user.title, roles=user.role_names, unit=user.unit or "")
 
 
 def require_admin(session: Session, login: str, allow_bootstrap: bool = False) -> None:

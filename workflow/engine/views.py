@@ -29,10 +29,11 @@ class UserView:
     title: str
     roles: tuple[str, ...]  # global roles, as granted
     key: str | None = None  # the fingerprint of the registered key, if any
+    unit: str = ""  # 单位, for a user who acts for one unit only (a school)
 
     def to_json(self) -> JSON:
         return {"login": self.login, "name": self.name, "title": self.title, "roles": list(self.roles),
-                "key": self.key}
+                "key": self.key, "unit": self.unit}
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ class Worklist:
 # -- building them from rows -------------------------------------------------------------------
 def user_view(user: User, key: UserKey | None = None) -> UserView:
     return UserView(login=user.login, name=user.name, title=user.title, roles=tuple(user.role_names),
-                    key=key.fingerprint if key is not None else None)
+                    key=key.fingerprint if key is not None else None, unit=user.unit or "")
 
 
 def _summary_fields(item: Item, definition: Definition) -> JSON:

@@ -46,6 +46,8 @@ class User(Base):
     login: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(100), default="")
+    # 单位: with a role a definition scopes to a unit (unit_field), the user acts for it only
+    unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[str] = mapped_column(String(40))
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role")

@@ -26,8 +26,12 @@ DB_NAME = "gongwen.db"
 DEFAULT_CONFIG = {
     "issuer_name": "某某县教育局",
     "issuer_code": "某教发",
+    # the other issuers a definition's steps may name (issuer: supervision); `bureau` is the above
+    "issuers": {"supervision": {"name": "某某县人民政府教育督导室", "code": "某教督"},
+                "city": {"name": "某某市教育局", "code": "某市教发"}},
     "timezone": "Asia/Shanghai",
 }
+MAIN_ISSUER = "bureau"  # the workspace's own issuer: issuer_name and issuer_code
 
 
 CONFIG_MAX_BYTES = 1024 * 1024
@@ -73,6 +77,23 @@ def given_db_url(option: str | None) -> tuple[str | None, str]:
     if os.environ.get("GONGWEN_DB"):
         return os.environ["GONGWEN_DB"], "GONGWEN_DB"
     return None, "--db"
+
+
+def _check_issuers(config: dict[str, Any], path: Path) -> None:
+    """gongwen.yaml's issuers: a mapping of ids to {name, code}, each a line of text."""
+    issuers = config.get("issuers")
+    if issuers is None:
+        return
+    if not isinstance(issuers, dict):
+        raise BadInput(f"{path}: issuers must be a mapping of ids to {{name, code}}", reason="bad_config")
+    for issuer_id, spec in issuers.items():
+        if (not isinstance(spec, dict) or set(spec) != {"name", "code"}
+                or not all(isinstance(v, str) and v.strip() and "\n" not in v for v in spec.values())):
+            raise BadInput(f"{path}: issuers.{issuer_id} must give a name and a code, e.g. "
+                           "{name: 某某县人民政府教育督导室, code: 某教督}", reason="bad_config")
+        if issuer_id == MAIN_ISSUER:
+            raise BadInput(f"{path}: issuers.{MAIN_ISSUER} is the workspace's own issuer: set issuer_name and "
+                           "issuer_code instead", reason="bad_config")
 
 
 def _zone(name: Any, path: Path) -> dt.tzinfo:
@@ -129,10 +150,26 @@ class Workspace:
         config = {**DEFAULT_CONFIG, **data}
         _apply_limits(config.get("limits"), path)
         self._timezone = _zone(config.get("timezone") or DEFAULT_CONFIG["timezone"], path)
+        _check_issuers(config, path)
         if "db_url" in data and data["db_url"] is not None and not isinstance(data["db_url"], str):
             raise BadInput(f"{path}: db_url must be a database URL in quotes, e.g. "
                            "'postgresql://user:pw@host/gongwen'", reason="bad_db_url")
         return config
+
+    def issuer(self, issuer_id: str | None) -> dict[str, str]:
+        """{id, name, code} of an issuer: the workspace's own (`bureau`, the default), or one of
+        gongwen.yaml's issuers:; BadInput (unknown_issuer) for one it does not declare."""
+        if issuer_id in (None, MAIN_ISSUER):
+            return {"id": MAIN_ISSUER, "name": str(self.config["issuer_name"]), "code": str(self.config["issuer_code"])}
+        found = (self.config.get("issuers") or {}).get(issuer_id)
+        if found is None:
+            raise BadInput(f"the workflow names the issuer {issuer_id!r}, which {self.root / CONFIG_NAME} does not "
+                           f"declare under issuers: (name and code)", reason="unknown_issuer")
+        return {"id": str(issuer_id), "name": str(found["name"]), "code": str(found["code"])}
+
+    def issuers(self) -> dict[str, dict[str, str]]:
+        """Every issuer by id, the workspace's own first."""
+        return {i: self.issuer(i) for i in (MAIN_ISSUER, *(self.config.get("issuers") or {}))}
 
     @property
     def definitions_dir(self) -> Path:
@@ -222,7 +259,8 @@ class Workspace:
 
 
 def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = None,
-         db_url: str | None = None, db_given_by: str = "--db") -> Workspace:
+         db_url: str | None = None, db_given_by: str = "--db",
+         issuers: dict[str, dict[str, str]] | None = None) -> Workspace:
     """Create a workspace: config, database schema, copies of the shipped definitions and templates."""
     import yaml
 
@@ -254,6 +292,8 @@ def init(root: Path, issuer_name: str | None = None, issuer_code: str | None = N
         config["issuer_name"] = issuer_name
     if issuer_code:
         config["issuer_code"] = issuer_code
+    if issuers:
+        config["issuers"] = {str(i): {"name": str(v["name"]), "code": str(v["code"])} for i, v in issuers.items()}
     if db_url:
         config["db_url"] = db_url
     try:

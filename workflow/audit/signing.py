@@ -1,0 +1,50 @@
+"""Replay's check of 签发 (a definition's `signing:` block): the body hash each 签发 records is the
+hash of the text as the events leave it; a change to the body afterwards is followed at once by
+the reopen transition; and no number is drawn on a text that differs from the one signed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from workflow.canonical import canonical_hash
+from workflow.definition.model import Definition
+
+
+def _loads(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str | bytes) else text
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def step(definition: Definition, track: dict[str, Any], transition: str, to_state: str, changes: Any,
+         data: Any) -> str | None:
+    """Fold one event of an item into track["body"]; what it did against the signed text, or None."""
+    signing = definition.signing
+    if signing is None:
+        return None
+    body = track.setdefault("body", {})
+    for name, pair in _loads(changes).items():
+        if name in signing.body and isinstance(pair, list) and len(pair) == 2:
+            body[name] = pair[1]
+    now = canonical_hash({name: body.get(name) for name in signing.body})
+    signed, owed = track.get("signed"), track.pop("reopen_owed", False)
+    if transition == signing.transition:
+        track["signed"] = now
+        if _loads(data).get("body_sha256") != now:
+            return "the 签发 records a body hash that is not the hash of the text it signed"
+        return None
+    if transition == signing.reopen:
+        track["signed"] = None
+        return None if owed else "reopened 签发 though the signed text had not changed"
+    if owed:
+        return f"the signed text changed but {signing.reopen} did not follow at once"
+    if signed is not None and now != signed:
+        if _loads(data).get("numbers"):
+            return "a number was drawn on a text that differs from the one signed (签发)"
+        reopen = definition.transitions.get(signing.reopen or "")
+        if reopen is not None and to_state in reopen.sources:
+            track["reopen_owed"] = True
+    return None
