@@ -6,8 +6,11 @@ shared/DOMAIN.md §1); it reads the .docx XML, the PDF LibreOffice made of it, o
 gbt9704_read.py). Positions are millimetres from the page's top left; the type area (版心) is
 28–184 mm across and 37–262 mm down.
 
-Three layouts are told apart by the 发文机关标志: "file" (…文件), "letter" (信函格式: a 标志 without
-文件) and "notice" (公告/公示 with no 版头). Points that do not apply to a layout pass."""
+Three layouts are told apart by the template's custom property gongwen_format (gbt9704_read.layout):
+"file" (文件格式, 上行文 included), "letter" (信函格式, GB/T 9704 §10.1: the 标志 30 mm from the page's
+top, red double lines, the 发文字号 flush right, no page number on page 1, a 版记 without 印发 row or
+separators) and "notice" (公告/公示: no 版头, no red line, no 版记). Points that do not apply to a
+layout pass."""
 
 from __future__ import annotations
 
@@ -180,7 +183,11 @@ def signature_over_date(doc: Document) -> str | None:
     sig = signature(doc)
     if len(sig) < 2:
         return None
-    name, date = find_line(doc, sig[0].text), find_line(doc, sig[1].text)
+    date = find_line(doc, sig[1].text)
+    want = re.sub(r"\s+", "", sig[0].text)   # the last such line above the date (a 信函's 标志 reads the same)
+    above = [line for line in doc.lines if date is not None and line.plain == want
+             and (line.page, line.top) < (date.page, date.top)]
+    name = above[-1] if above else None
     if name is None or date is None:
         return "署名 or 成文日期 not found in the PDF"
     offset = (name.left + name.right) / 2 - (date.left + date.right) / 2
@@ -237,8 +244,10 @@ def record_rows(doc: Document) -> str | None:
     the 印发机关 左空一字 and the 印发日期 右空一字 followed by 印发 (2026年3月10日印发). 信函格式
     has no 印发 row."""
     rows = doc.styled("GWRecord")
-    if layout(doc) != "file" and not rows:
-        return None   # 信函格式 and a 公示 may have no 版记
+    if layout(doc) == "notice":
+        return f"a 公告 has no 版记, this one has {rows[0].text.strip()[:12]!r}" if rows else None
+    if layout(doc) == "letter" and not rows:
+        return None   # 信函格式: a 版记 only for a 抄送
     if not rows:
         return "no 版记 (GW Record paragraphs)"
     bad = []
@@ -276,9 +285,12 @@ def record_rules(doc: Document) -> str | None:
     """The 版记 lies between separator lines as wide as the type area: the first and last thick
     (0.35 mm), those between thin (0.25 mm); the last one on the bottom edge of the type area."""
     lines = record_lines(doc)
-    if layout(doc) == "letter" or not lines:
+    if not lines:
         return None if layout(doc) != "file" else "no 版记 in the PDF"
     page = lines[-1].page
+    if layout(doc) == "letter":   # 信函格式: a 版记 without separators
+        near_rules = [r for r in doc.rules(page) if not r.red and lines[0].top - 2 * PITCH < r.top < BOTTOM + 2]
+        return f"信函格式 版记 with {len(near_rules)} separator line(s)" if near_rules else None
     rules = [r for r in doc.rules(page) if not r.red and r.top > lines[0].top - 2 * PITCH]
     above = [r for r in rules if r.top < lines[0].top]
     rules = above[-1:] + [r for r in rules if r.top >= lines[0].top]
@@ -296,14 +308,15 @@ def record_rules(doc: Document) -> str | None:
 
 @point
 def record_on_even_last_page(doc: Document) -> str | None:
-    """The 版记 is on the last page, and that page is even (a blank page is added when needed)."""
+    """The 版记 is on the last page, and that page is even (a blank page is added when needed); a
+    信函's 抄送 goes at the foot of its last page, whichever."""
     lines = record_lines(doc)
     if not lines:
         return None if layout(doc) != "file" else "no 版记 in the PDF"
     bad = []
     if lines[-1].page != doc.pages:
         bad.append(f"the 版记 is on page {lines[-1].page} of {doc.pages}")
-    if doc.pages % 2:
+    if doc.pages % 2 and layout(doc) == "file":
         bad.append(f"{doc.pages} pages: the last page is odd")
     text_after = [line for line in doc.page_lines(lines[-1].page) if line.top > lines[-1].top + 1
                   and line.top < BOTTOM]

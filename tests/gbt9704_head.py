@@ -1,5 +1,7 @@
 """GB/T 9704 checker points for the page and the 版头: paper, margins, 版心, grid, 发文机关标志, 发文字号,
-red separator, title and 主送 (gbt9704.py runs them with the others)."""
+red separator, title and 主送 (gbt9704.py runs them with the others). The rules of the 版头 depend on
+the format (gbt9704_read.layout): 文件 (a 上行文 with its 签发人), 信函 (GB/T 9704 §10.1) or 公告
+(no 版头 at all)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import statistics
 from collections.abc import Callable
 
 from gbt9704_read import (
+    CHAR3,
     FANGSONG,
+    KAITI,
     LEFT,
     MM,
     PITCH,
@@ -20,6 +24,7 @@ from gbt9704_read import (
     face,
     find_line,
     layout,
+    mark,
     near,
     para_lines,
     q,
@@ -115,16 +120,21 @@ def body_grid(doc: Document) -> str | None:
 # --- 版头: 发文机关标志, 发文字号, red separator -------------------------------------------------------
 @point
 def issuer_mark(doc: Document) -> str | None:
-    """The 发文机关标志 is red 小标宋, centred on the type area (in the .docx and in the PDF)."""
+    """The 发文机关标志 is red 小标宋, centred on the type area (in the .docx and in the PDF). A 公告
+    has no 版头: no 标志, no 发文字号."""
+    found = mark(doc)
     if layout(doc) == "notice":
-        return None
-    mark = doc.styled("GWIssuerMark")[0]
+        extra = [p.text.strip() for p in doc.styled("GWIssuerMark", "GWDocNumber")]
+        return f"a 公告 without 版头 has {extra[:2]}" if extra else None
+    if found is None:
+        return "no 发文机关标志"
+    mark_ = found
     bad = []
-    if not face(doc.fonts(mark), XBS):
-        bad.append(f"face {sorted(doc.fonts(mark))} (want 小标宋)")
-    if not all(re.fullmatch(r"[B-F][0-9A-F][0-5][0-9A-F][0-5][0-9A-F]", c) for c in doc.colors(mark)):
-        bad.append(f"colour {sorted(doc.colors(mark))} in the .docx (want red)")
-    line = find_line(doc, mark.text, 1)
+    if not face(doc.fonts(mark_), XBS):
+        bad.append(f"face {sorted(doc.fonts(mark_))} (want 小标宋)")
+    if not all(re.fullmatch(r"[B-F][0-9A-F][0-5][0-9A-F][0-5][0-9A-F]", c) for c in doc.colors(mark_)):
+        bad.append(f"colour {sorted(doc.colors(mark_))} in the .docx (want red)")
+    line = find_line(doc, mark_.text, 1)
     if line is None:
         bad.append("not on page 1 of the PDF")
     else:
@@ -140,9 +150,9 @@ def issuer_mark_place(doc: Document) -> str | None:
     """The 标志's top edge is 35 mm below the top of the type area (72 mm from the page's top) in
     the 文件 layout; 30 mm from the page's top in 信函格式."""
     kind = layout(doc)
-    if kind == "notice":
+    if kind == "notice" or mark(doc) is None:
         return None
-    line = find_line(doc, doc.styled("GWIssuerMark")[0].text, 1)
+    line = find_line(doc, mark(doc).text, 1)
     want = TOP + 35 if kind == "file" else 30
     if line is not None and near(line.top, want, 3):
         return None
@@ -167,26 +177,43 @@ def doc_number_form(doc: Document) -> str | None:
 
 @point
 def doc_number_place(doc: Document) -> str | None:
-    """The 发文字号 is 3号仿宋, centred under the 标志 with two blank lines between them (文件);
-    in 信函格式 it sits flush right under the red double line."""
+    """The 发文字号 is 3号仿宋, centred under the 标志 with two blank lines between them (文件); on a
+    上行文 it goes 居左空一字 with "签发人：" (3号仿宋) and the name (3号楷体) 居右空一字 on its line. In
+    信函格式 it sits flush right just under the first red double line."""
     numbers = doc.styled("GWDocNumber")
-    if not numbers:
+    if not numbers or mark(doc) is None:
         return None
     number = numbers[-1]
+    signer = "签发人" in number.text
+    runs = [r for r in doc.runs(number) if "".join(r.itertext()).strip()]
+    name_runs = runs[[i for i, r in enumerate(runs) if "签发人" in "".join(r.itertext())][0] + 1:] if signer else []
+    fonts = {doc.run_prop(number, r, lambda rpr: wval(rpr, "rFonts", "eastAsia")) for r in runs if r not in name_runs}
     bad = []
-    if not face(doc.fonts(number), FANGSONG) or doc.sizes(number) != {16.0}:
-        bad.append(f"{sorted(doc.fonts(number))} {sorted(doc.sizes(number))} pt (want 3号仿宋)")
-    line, mark = find_line(doc, number.text, 1), find_line(doc, doc.styled("GWIssuerMark")[0].text, 1)
-    if line is None or mark is None:
+    if not face(fonts, FANGSONG) or doc.sizes(number) != {16.0}:
+        bad.append(f"{sorted(map(str, fonts))} {sorted(doc.sizes(number))} pt (want 3号仿宋)")
+    names = {doc.run_prop(number, r, lambda rpr: wval(rpr, "rFonts", "eastAsia")) for r in name_runs}
+    if signer and not face(names, KAITI):
+        bad.append(f"签发人's name in {sorted(map(str, names))} (want 3号楷体)")
+    line, top = find_line(doc, number.text, 1), find_line(doc, mark(doc).text, 1)
+    if line is None or top is None:
         return "; ".join(bad + ["发文字号 or 标志 not found on page 1"])
-    if layout(doc) == "file":
-        if not near((line.left + line.right) / 2, (LEFT + RIGHT) / 2, 2):
-            bad.append(f"not centred: {line.left:.1f}–{line.right:.1f} mm")
-        gap = line.top - (mark.top + mark.size / MM)
+    kind = layout(doc)
+    if kind == "file" and signer:
+        if not (near(line.left, LEFT + CHAR3, 1.5) and near(line.right, RIGHT - CHAR3, 1.5)):
+            bad.append(f"spans {line.left:.1f}–{line.right:.1f} mm (上行文: 发文字号 居左空一字, 签发人 居右空一字, "
+                       f"{LEFT + CHAR3:.1f}–{RIGHT - CHAR3:.1f})")
+    elif kind == "file" and not near((line.left + line.right) / 2, (LEFT + RIGHT) / 2, 2):
+        bad.append(f"not centred: {line.left:.1f}–{line.right:.1f} mm")
+    if kind == "file":
+        gap = line.top - (top.top + top.size / MM)
         if not 2 * PITCH - 1 <= gap <= 3 * PITCH:
             bad.append(f"{gap:.1f} mm below the 标志 (want two blank lines, about {2 * PITCH:.0f} mm)")
-    elif not near(line.right, RIGHT, 1.5):
-        bad.append(f"ends at {line.right:.1f} mm (信函格式: flush with the type area's right edge, {RIGHT:.0f})")
+    elif kind == "letter":
+        if not near(line.right, RIGHT, 1.5):
+            bad.append(f"ends at {line.right:.1f} mm (信函格式: flush with the type area's right edge, {RIGHT:.0f})")
+        rules = [r for r in doc.rules(1) if r.red and r.top < line.top]
+        if not rules or not 2 <= line.top - rules[-1].top <= 9:
+            bad.append("not just under the red double line")
     return "; ".join(bad) or None
 
 
@@ -198,7 +225,7 @@ def red_line(doc: Document) -> str | None:
     kind = layout(doc)
     rules = [r for r in doc.rules(1) if r.red]
     if kind == "notice":
-        return None
+        return f"a 公告 without 版头 has a red line at {rules[0].top:.1f} mm" if rules else None
     if not rules:
         return "no red line on page 1"
     if kind == "letter":
@@ -217,15 +244,16 @@ def red_line(doc: Document) -> str | None:
 
 
 def _letter_lines(doc: Document, rules: list) -> str | None:
-    mark = find_line(doc, doc.styled("GWIssuerMark")[0].text, 1)
+    found = mark(doc)
+    mark_ = find_line(doc, found.text, 1) if found else None
     bad = [f"red line {r.left:.1f}–{r.right:.1f} mm (want 20–190)" for r in rules
            if not (near(r.left, 20, 2) and near(r.right, 190, 2))]
     top = [r for r in rules if r.top < 150]
     bottom = [r for r in rules if r.top > 250]
     if len(top) < 2 or top[1].top - top[0].top > 2.5 or top[0].thickness <= top[1].thickness:
         bad.append("no thick-over-thin double line under the 标志")
-    elif mark is not None and not near(top[0].top - (mark.top + mark.size / MM), 4, 2):
-        bad.append(f"the double line is {top[0].top - mark.top - mark.size / MM:.1f} mm below the 标志 (want 4)")
+    elif mark_ is not None and not near(top[0].top - (mark_.top + mark_.size / MM), 4, 2):
+        bad.append(f"the double line is {top[0].top - mark_.top - mark_.size / MM:.1f} mm below the 标志 (want 4)")
     if len(bottom) < 2 or bottom[-1].top - bottom[0].top > 2.5 or bottom[0].thickness >= bottom[-1].thickness:
         bad.append("no thin-over-thick double line at the foot of page 1")
     elif not near(bottom[-1].top, 297 - 20, 2):
@@ -275,13 +303,26 @@ def title_lines(doc: Document) -> str | None:
 
 @point
 def title_place(doc: Document) -> str | None:
-    """The title starts two blank lines below the red separator line."""
-    t, rules = title(doc), [r for r in doc.rules(1) if r.red]
-    if t is None or not rules or layout(doc) != "file":
-        return None
-    lines = para_lines(doc, t.text, 1)
-    if not lines:
+    """The title starts two blank lines below the red separator line (文件), two blank lines below
+    the 发文字号 (信函), on the first line of the type area (公告, which has no 版头)."""
+    t, rules, kind = title(doc), [r for r in doc.rules(1) if r.red], layout(doc)
+    lines = para_lines(doc, t.text, 1) if t is not None else []
+    if t is not None and not lines:
         return "title not found on page 1"
+    if t is None:
+        return None
+    if kind == "notice":
+        top = lines[0].top
+        return None if near(top, TOP, 3) else f"title at {top:.1f} mm (want the type area's top, {TOP:.0f})"
+    if kind == "letter":
+        numbers = doc.styled("GWDocNumber")
+        number = find_line(doc, numbers[-1].text, 1) if numbers else None
+        if number is None:
+            return "no 发文字号 above the title"
+        gap = lines[0].top - number.top
+        return None if near(gap, 3 * PITCH, 4) else f"title {gap:.1f} mm below the 发文字号 (want two blank lines)"
+    if not rules:
+        return None
     gap = lines[0].top - rules[0].top
     return None if near(gap, 2 * PITCH, 4) else f"title {gap:.1f} mm below the red line (want about 20)"
 

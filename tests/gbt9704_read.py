@@ -130,8 +130,29 @@ class Document:
     # --- the .docx ---------------------------------------------------------------------------------
     @cached_property
     def paras(self) -> list[Para]:
+        """The paragraphs of the headers (a 信函's 标志 is in its first-page header), then the body's."""
         body = self.root.find("w:body", NS)
-        return [self._para(p) for p in body.iter(q("p"))]
+        headers = [p for part in self._parts("headerReference") for p in part.iter(q("p"))]
+        return [self._para(p) for p in headers + list(body.iter(q("p")))]
+
+    def _parts(self, reference: str) -> list:
+        """The header or footer parts the sections refer to, each once, in document order."""
+        rels = etree.fromstring(self.parts["word/_rels/document.xml.rels"])
+        target = {r.get("Id"): r.get("Target") for r in rels}
+        names = []
+        for ref in self.root.iter(q(reference)):
+            name = "word/" + target[ref.get("{%s}id" % R_NS)]
+            if name not in names:
+                names.append(name)
+        return [etree.fromstring(self.parts[name]) for name in names]
+
+    @cached_property
+    def properties(self) -> dict[str, str]:
+        """The custom document properties (docProps/custom.xml): name -> text."""
+        if "docProps/custom.xml" not in self.parts:
+            return {}
+        root = etree.fromstring(self.parts["docProps/custom.xml"])
+        return {p.get("name"): "".join(p.itertext()) for p in root}
 
     def _para(self, p) -> Para:
         ppr = p.find(q("pPr"))
@@ -202,14 +223,14 @@ class Document:
         return int(self.para_prop(para, lambda ppr: wval(ppr, "ind", attr)) or 0)
 
     def footers(self) -> dict[str, list[Para]]:
-        """Footer kind (default, even, first) -> its paragraphs."""
+        """Footer kind (default, even, first) -> its paragraphs, from every section that has its own."""
         rels = etree.fromstring(self.parts["word/_rels/document.xml.rels"])
         target = {r.get("Id"): r.get("Target") for r in rels}
         result = {}
-        for ref in self.sect.findall(q("footerReference")):
+        for ref in self.root.iter(q("footerReference")):
             part = etree.fromstring(self.parts["word/" + target[ref.get("{%s}id" % R_NS)]])
-            result[ref.get(q("type"))] = [Para(p, wval(p.find(q("pPr")), "pStyle") or "Normal",
-                                               para_text(p), False) for p in part.iter(q("p"))]
+            result.setdefault(ref.get(q("type")), [Para(p, wval(p.find(q("pPr")), "pStyle") or "Normal",
+                                                        para_text(p), False) for p in part.iter(q("p"))])
         return result
 
     # --- the PDF -------------------------------------------------------------------------------------
@@ -321,12 +342,26 @@ HEADINGS = [(r"^[一二三四五六七八九十]+、", HEITI, "一、"), (r"^（
             (r"^\d+[.．]", FANGSONG, "1."), (r"^（\d+）", FANGSONG, "（1）")]
 
 
+FORMATS = {"文件": "file", "信函": "letter", "公告": "notice"}
+
+
 def layout(doc: Document) -> str:
-    """"file" (a 标志 ending in 文件), "letter" (信函格式: a 标志 without 文件) or "notice" (no 版头)."""
+    """"file" (文件格式), "letter" (信函格式) or "notice" (公告/公示 without 版头): the template's
+    custom property gongwen_format (文件 / 信函 / 公告); without it, from the 发文机关标志: one ending in
+    文件, one without 文件, none."""
+    kind = FORMATS.get(doc.properties.get("gongwen_format", ""))
+    if kind:
+        return kind
     marks = doc.styled("GWIssuerMark")
     if not marks:
         return "notice"
     return "file" if marks[0].text.strip().endswith("文件") else "letter"
+
+
+def mark(doc: Document) -> Para | None:
+    """The 发文机关标志 (in the body, or in a 信函's first-page header), or None."""
+    marks = doc.styled("GWIssuerMark")
+    return marks[0] if marks else None
 
 
 def near(value: float, want: float, tol: float) -> bool:

@@ -1,9 +1,10 @@
-"""The GB/T 9704-2012 checker (gbt9704.py) on every official document `gongwen demo` produces, and
-on the official templates the demo does not reach (rendered with tools/sample_context.py).
+"""The GB/T 9704-2012 checker (gbt9704.py) on the official documents `gongwen demo` produces, and on
+every official template rendered with tools/sample_context.py ("sample_<name>").
 
 One demo, one soffice call (those documents and the broken copies that prove each point catches
-what it checks), one test per (document, point). Points that fail today because of open work are
-xfail(strict=True): when the work lands the test XPASSes, fails, and the mark goes."""
+what it checks: copies of a sample 文件, 信函, 公告 and 上行文), one test per (document, point).
+Points that fail today because of open work are xfail(strict=True) (XFAIL): when the work lands
+the test XPASSes, fails, and the mark goes."""
 
 from __future__ import annotations
 
@@ -28,37 +29,43 @@ ROOT = Path(__file__).resolve().parent.parent
 # 成文日期, 版记, page numbers), and which are not, with the reason.
 OFFICIAL = {
     "印发通知": "the 发文 itself: a 通知 under the bureau's 文件 版头",
-    "督导通知书": "a 通知 to the school, issued before the visit",
-    "督导意见书": "the 督导意见书 of 《教育督导条例》: issued to the school",
-    "整改通知书": "a numbered 通知 to the school",
-    "整改复查报告": "a 报告 issued under the bureau's 版头",
-    "催办通知": "a 通知 to the school (督办)",
-    "公示公告": "a 公示 published by the bureau",
-    "公示结果": "a 说明 issued under the bureau's 版头",
-    "不予认定通知": "a 通知 to the school",
-    "撤销决定": "a 决定",
+    "督导通知书": "a 通知 to the school from the 督导室, in 信函格式",
+    "督导意见书": "the 督导意见书 of 《教育督导条例》: the evaluation, to the school, in 信函格式",
+    "整改通知书": "a numbered 通知 to the school, in 信函格式",
+    "整改复查报告": "the 督导室's 复查报告, in 信函格式",
+    "督导结果通报": "a 通报 to every school under the 督导室's 文件 版头",
+    "公示公告": "a 公示 published by the city: 公告 format, no 版头",
+    "公示结果": "the 公示's result published by the city: 公告 format, no 版头",
+    "不予认定通知": "a 通知 from the city to the school, in 信函格式",
+    "推荐文件": "the county bureau's 报告 to the city: a 上行文 (签发人) under its 文件 版头",
+    "命名决定": "a 决定 under the city's 文件 版头",
+    "限期整改通知": "a 通知 from the city to the school, in 信函格式",
+    "撤销通报": "a 通报 to the counties under the city's 文件 版头",
 }
 NOT_OFFICIAL = {
     "认定证书": "a certificate: landscape, its own layout and 大写 date, not a 公文",
     "发文稿纸": "internal 稿纸 (approval sheet)", "会签单": "internal countersign form",
+    "印制校对单": "internal 印制/校对/用印 record",
     "审批表": "internal 审批表", "申报表": "the school's application form",
     "初审推荐表": "internal review form", "销号登记表": "internal register (登记表)",
     "实地督导安排": "the inspection team's working plan", "督导报告": "the team's internal report form",
+    "现场反馈记录": "the team's record of the on-site feedback", "复查验收单": "the 督学's recheck form",
+    "催办通知": "internal 督办通知单 for the 督学 following the school up",
     "修改记录": "internal change record", "撤回说明": "internal withdrawal note",
     "退回意见": "internal return note", "不予签发意见": "internal refusal note",
     "不予审定意见": "internal refusal note", "异议处理意见": "internal objection record",
     "复核意见": "internal review record",
 }
 # the official documents the demo produces (one test per document and point)
-DEMO_OFFICIAL = ["印发通知", "督导通知书", "督导意见书", "整改通知书", "催办通知", "公示公告", "公示结果"]
-# the other official templates, rendered with tools/sample_context.py (the demo does not reach them)
-SAMPLE_OFFICIAL = sorted(OFFICIAL.keys() - set(DEMO_OFFICIAL))
-CHECKED = DEMO_OFFICIAL + SAMPLE_OFFICIAL
+DEMO_OFFICIAL = ["印发通知", "督导通知书", "督导意见书", "整改通知书", "整改复查报告", "督导结果通报",
+                 "公示公告", "公示结果", "推荐文件", "命名决定"]
+# every official template, rendered with tools/sample_context.py (the context of the step that renders
+# it: its issuer, its event), checked as "sample_<name>"
+SAMPLE_OFFICIAL = sorted(OFFICIAL)
+SAMPLE = "sample_"
+CHECKED = DEMO_OFFICIAL + [SAMPLE + name for name in SAMPLE_OFFICIAL]
 
-XFAIL = {
-    **{(d, "doc_number_form"): "issue 15: no 发文字号 (or 信函格式 / 公示 without 文件 版头) (lead)"
-       for d in ("督导通知书", "督导意见书", "催办通知", "公示公告", "公示结果", *SAMPLE_OFFICIAL)},
-}
+XFAIL: dict[tuple[str, str], str] = {}    # (document, point): reason, for points that fail for open work
 
 
 def template_of(path: Path) -> str:
@@ -118,14 +125,35 @@ def _grid(parts: dict, line: int, chars: int) -> None:
 
 
 DOC, STYLES = "word/document.xml", "word/styles.xml"
-MUTANTS: dict[str, tuple[str, Callable[[dict], None]]] = {}  # name: (point that must fail, mutation)
+BASE, LETTER, NOTICE, UPWARD = (SAMPLE + n for n in ("印发通知", "督导意见书", "公示公告", "推荐文件"))
+# name: (point that must fail, mutation, the document it breaks: a 文件, a 信函, a 公告 or a 上行文)
+MUTANTS: dict[str, tuple[str, Callable[[dict], None], str]] = {}
 
 
-def mutant(point: str):
+def mutant(point: str, base: str = BASE):
     def register(fn):
-        MUTANTS[fn.__name__] = (point, fn)
+        MUTANTS[fn.__name__] = (point, fn, base)
         return fn
     return register
+
+
+def _insert(parts: dict, xml: str, at_start: bool = False) -> None:
+    """Paragraphs (w: prefixed XML) added at the start of the body, or at its end (before its sectPr)."""
+    w = 'xmlns:w="%s"' % W
+    if at_start:
+        _sub(parts, DOC, r"(<w:body>)", lambda m: m[1] + xml.replace("<w:p>", "<w:p %s>" % w), 1)
+    else:
+        _sub(parts, DOC, r"(<w:sectPr[^/]*?>(?:(?!<w:sectPr).)*</w:sectPr>\s*</w:body>)",
+             lambda m: xml.replace("<w:p>", "<w:p %s>" % w) + m[1], 1)
+
+
+def _header_with_mark(parts: dict) -> str:
+    (name,) = [n for n in parts if re.fullmatch(r"word/header\d+\.xml", n) and b"GWIssuerMark" in parts[n]]
+    return name
+
+
+ISSUED_ROW = ('<w:p><w:pPr><w:pStyle w:val="GWRecord"/></w:pPr><w:r><w:t>某某县教育局办公室</w:t></w:r>'
+              '<w:r><w:tab/></w:r><w:r><w:t>2024年4月24日印发</w:t></w:r></w:p>')
 
 
 @mutant("margins")
@@ -204,8 +232,8 @@ def title_high(p):  # one of the two blank lines above the title goes
 
 
 @mutant("main_to")
-def main_to_no_colon(p):
-    _xml(p, DOC, lambda r: _set_text(r, "GWMainTo", 0, "各乡镇中心学校"))
+def main_to_no_colon(p):  # (the first GW Main To paragraph is the 紧急程度 line)
+    _xml(p, DOC, lambda r: _set_text(r, "GWMainTo", -1, "各乡镇中心学校"))
 
 
 @mutant("body_text")
@@ -261,7 +289,7 @@ def thin_record_rule(p):  # the 版记's first separator 0.07 mm
     _xml(p, DOC, thin)
 
 
-@mutant("record_on_even_last_page")
+@mutant("record_on_even_last_page", UPWARD)   # its text ends on page 2
 def odd_record_page(p):  # the 版记's section starts on the next page, not the next even one
     _sub(p, DOC, r'<w:type w:val="evenPage"/>', '<w:type w:val="nextPage"/>')
 
@@ -277,9 +305,74 @@ def title_in_body_face(p):
         _sub(p, part, "方正小标宋简体|黑体", "仿宋_GB2312")
 
 
-@mutant("red_line")
-def letter_with_a_single_line(p):  # 信函格式 (a 标志 without 文件) needs red double lines
-    _sub(p, DOC, r"文件<", "<", 1)
+@mutant("red_line", LETTER)
+def letter_with_a_single_line(p):  # the thin line under the 标志 goes
+    _sub(p, _header_with_mark(p), r'<w:bottom w:val="single" w:sz="6"[^>]*/>', "")
+
+
+@mutant("issuer_mark_place", LETTER)
+def letter_mark_low(p):  # the header 42 mm from the top instead of 30
+    _sub(p, DOC, r'w:header="1701"', 'w:header="2400"')
+
+
+@mutant("doc_number_place", LETTER)
+def letter_number_centred(p):
+    _sub(p, DOC, r'(<w:pStyle w:val="GWDocNumber"/>(?:(?!</w:pPr>).)*?)<w:tabs>.*?</w:tabs>((?:(?!</w:pPr>).)*?)'
+         r'<w:jc w:val="left"/>', r'\1\2<w:jc w:val="center"/>', 1)
+
+
+@mutant("page_number_form", LETTER)
+def letter_numbered_page_one(p):  # no different first page: page 1 gets the page number
+    _sub(p, DOC, r"<w:titlePg/>", "")
+
+
+@mutant("record_rows", LETTER)
+def letter_with_an_issued_row(p):  # 信函格式: no 印发机关/印发日期
+    _insert(p, ISSUED_ROW)
+
+
+@mutant("issuer_mark_place")
+def format_says_letter(p):  # the rules follow gongwen_format: a 文件 marked 信函 has its 标志 too low
+    _sub(p, "docProps/custom.xml", ">文件<", ">信函<")
+
+
+@mutant("red_line", NOTICE)
+def notice_with_a_red_line(p):
+    _insert(p, '<w:p><w:pPr><w:pStyle w:val="GWRule"/><w:pBdr><w:bottom w:val="single" w:sz="12" w:space="0" '
+               'w:color="FF0000"/></w:pBdr></w:pPr></w:p>', at_start=True)
+
+
+@mutant("issuer_mark", NOTICE)
+def notice_with_a_mark(p):
+    _insert(p, '<w:p><w:pPr><w:pStyle w:val="GWIssuerMark"/></w:pPr><w:r><w:t>某某市教育局</w:t></w:r></w:p>',
+            at_start=True)
+
+
+@mutant("title_place", NOTICE)
+def notice_title_low(p):
+    _insert(p, '<w:p><w:pPr><w:pStyle w:val="GWBody"/></w:pPr></w:p>' * 2, at_start=True)
+
+
+@mutant("record_rows", NOTICE)
+def notice_with_a_record(p):
+    _insert(p, ISSUED_ROW)
+
+
+@mutant("doc_number_place", UPWARD)
+def upward_number_flush(p):  # 发文字号 and 签发人 not 空一字 from the edges
+    _sub(p, DOC, r'(<w:pStyle w:val="GWDocNumber"/>(?:(?!</w:pPr>).)*?)<w:ind w:left="320" w:right="320"/>',
+         r'\1<w:ind w:left="0" w:right="0"/>', 1)
+
+
+@mutant("doc_number_place", UPWARD)
+def upward_signer_in_fangsong(p):  # the 签发人's name in 仿宋, not 楷体
+    _sub(p, DOC, r'w:eastAsia="楷体_GB2312"', 'w:eastAsia="仿宋_GB2312"')
+
+
+@mutant("signature_over_date")
+def signature_off_centre(p):  # the 署名's centre tab stop 30 mm to the left
+    _sub(p, DOC, r'(<w:pStyle w:val="GWSignature"/>(?:(?!</w:pPr>).)*?<w:tab w:val="center" w:pos=")(\d+)"',
+         lambda m: m[1] + str(int(m[2]) - 1700) + '"', 1)
 
 
 @mutant("page_number_form")
@@ -312,7 +405,6 @@ def _centre_signature(root) -> None:
             for tab in run.findall("{%s}tab" % W):
                 run.remove(tab)  # the template's own tab stop and tab: replaced by the mutant's
         ppr.addnext(etree.fromstring('<w:r xmlns:w="%s"><w:tab/></w:r>' % W))
-BASE = "印发通知"
 
 
 def _mutate(docx: bytes, change) -> bytes:
@@ -365,12 +457,11 @@ def _build(base: Path) -> Path:
         if name in latest:
             files[name] = latest[name].read_bytes()
     for name in SAMPLE_OFFICIAL:
-        files[name] = _sample(name)
-    if BASE in files:
-        for name, (_point, change) in MUTANTS.items():
-            files["mutant_" + name] = _mutate(files[BASE], change)
-        files["mutant_" + GOOD_GRID] = _mutate(files[BASE], lambda p: _grid(p, 579, -849))
-        files["mutant_" + GOOD_SEAL] = _mutate(files[BASE], lambda p: _xml(p, DOC, _centre_signature))
+        files[SAMPLE + name] = _sample(name)
+    for name, (_point, change, original) in MUTANTS.items():
+        files["mutant_" + name] = _mutate(files[original], change)
+    files["mutant_" + GOOD_GRID] = _mutate(files[BASE], lambda p: _grid(p, 579, -849))
+    files["mutant_" + GOOD_SEAL] = _mutate(files[BASE], lambda p: _xml(p, DOC, _centre_signature))
     sources = base / "docx"
     sources.mkdir()
     paths = []
@@ -395,7 +486,7 @@ def _sample(name: str) -> bytes:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     (template,) = (ROOT / "templates_docx").glob(f"*/{name}.docx")
-    return render(template, module.sample_context(template.parent.name))
+    return render(template, module.sample_context(template.parent.name, template=template.name))
 
 
 def test_every_template_is_classified():
@@ -448,31 +539,31 @@ def test_at_least_twenty_points():
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_the_checker_names_a_broken_document(rendered, mutant):
-    """Each broken copy of the 印发通知 fails its point, which the original passes (unless the
-    original fails it for open work, see XFAIL)."""
-    point, _change = MUTANTS[mutant]
+    """Each broken copy of a sample document (the 印发通知, or a 信函, 公告 or 上行文 for the rules of
+    those formats) fails its point, which the original passes (unless the original fails it for
+    open work, see XFAIL)."""
+    point, _change, base = MUTANTS[mutant]
     broken = rendered["docs"]["mutant_" + mutant]
     problems = gbt9704.check(broken.docx, broken.pdf, mutant)
     assert any(p.startswith(point + ":") for p in problems), problems
-    if (BASE, point) not in XFAIL:
-        assert gbt9704.ALL[point](rendered["docs"][BASE]) is None
+    if (base, point) not in XFAIL:
+        assert gbt9704.ALL[point](rendered["docs"][base]) is None
 
 
 # points without a broken copy, and why
 UNBROKEN = {
     "pdf_no_japanese_face": "gongwen's fontconfig hides the Noto CJK collections, so no .docx can make LibreOffice "
                             "embed a Japanese face; the point failed on all 7 documents before that (NotoSansCJKjp)",
-    "signature_over_date": "fails on every document today (XFAIL); a centred copy passes (good_seal)",
 }
 
 
 def test_every_point_has_a_broken_copy():
-    covered = {point for point, _ in MUTANTS.values()}
+    covered = {point for point, _change, _base in MUTANTS.values()}
     assert set(gbt9704.ALL) - covered == set(UNBROKEN)
 
 
 def test_a_centred_signature_passes(rendered):
-    """The fix for signature_over_date: the 署名 centred over the date passes (and the real ones do not)."""
+    """The 署名 centred over the date on a tab stop of its own passes too."""
     assert gbt9704.ALL["signature_over_date"](rendered["docs"]["mutant_" + GOOD_SEAL]) is None
 
 

@@ -126,7 +126,7 @@ def test_every_template_converts_to_pdf(tmp_path):
     # GB/T 9704: the 版记 sits at the foot of the last page, its 印发 line the last of the type area
     with_record = [pdf for pdf, source in zip(pdfs, files)
                    if b'w:tblpYSpec="bottom"' in zipfile.ZipFile(source).read("word/document.xml")]
-    assert len(with_record) >= 8
+    assert len(with_record) >= 5  # the 文件 documents (a 信函 has no 印发 版记, a 公告 none)
     for pdf in with_record:
         pages, height, lines = last_page_lines(pdf)
         bottom = height - 1984 / 20  # the type area ends 35 mm above the page's bottom edge

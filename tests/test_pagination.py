@@ -1,12 +1,13 @@
-"""Pagination of the rendered documents (issue 15): the 22 × 28 document grid, the 版记 on an even
-last page at the foot of the type area, table rows never split across pages, page 1 never ends more
-than 2 lines short, 序号 and date cells on one line with numbers centred, and the approval forms (稿纸,
-审批表) one page with the 办理记录 on a continuation sheet by design.
+"""Pagination of the rendered documents (issue 15): the 22 × 28 document grid, the 版记 of a 文件 on an
+even last page at the foot of the type area, table rows never split across pages, page 1 never ends
+more than 2 lines short, a 信函 numbered from page 2, 序号 and date cells on one line with numbers
+centred, and the approval forms (稿纸, 审批表) one page with the 办理记录 on a continuation sheet by
+design.
 
 The .docx checks run on the shipped templates. The PDF checks run `gongwen demo` once, and convert
-every document it produced, plus a long table built with the template helpers (with and without
-w:cantSplit, the second proving the split-row check can fail), in ONE soffice call, then read the
-pages with `pdftotext -bbox-layout` (poppler)."""
+every document it produced, a 信函 rendered from tools/sample_context.py, and a long table built with
+the template helpers (with and without w:cantSplit, the second proving the split-row check can
+fail), in ONE soffice call, then read the pages with `pdftotext -bbox-layout` (poppler)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,11 @@ XHTML = "{http://www.w3.org/1999/xhtml}"
 # the GB/T 9704 page in points: type area from 104.9 to 742.7 pt down the A4 page
 TOP, BOTTOM, LEFT, RIGHT = 2098 / 20, (16838 - 1984) / 20, 1588 / 20, (11906 - 1474) / 20
 LINE = 578 / 20          # the body's exact line pitch, 28.9 pt
-OFFICIAL = {"印发通知", "督导通知书", "督导意见书", "整改通知书", "整改复查报告", "催办通知",
-            "公示公告", "公示结果", "不予认定通知", "撤销决定"}
+# the official templates, and those in 文件格式 (the others, 信函 and 公告, have no 版记 of their own)
+FILES = {"印发通知", "督导结果通报", "推荐文件", "命名决定", "撤销通报"}
+OFFICIAL = FILES | {"督导通知书", "督导意见书", "整改通知书", "整改复查报告", "不予认定通知", "限期整改通知",
+                    "公示公告", "公示结果"}
+LETTER = "督导意见书"   # the 信函 rendered from tools/sample_context.py (whatever the demo does)
 APPROVAL_FORMS = {"发文稿纸", "审批表"}
 DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 
@@ -68,7 +72,8 @@ def test_every_section_of_an_official_document_has_the_22_by_28_grid(path):
         assert int(8844 / 20 / (16 + space / 4096)) == 28
 
 
-@pytest.mark.parametrize("path", official_templates(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("path", [p for p in official_templates() if p.stem in FILES],
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_the_record_block_has_an_even_page_section_of_its_own(path):
     """The 版记 table sits in the last section, which starts on an even page; the text's section
     ends before it; the 版记 page is numbered like the others (footers linked)."""
@@ -86,7 +91,7 @@ def test_the_record_block_has_an_even_page_section_of_its_own(path):
 
 def test_every_table_row_of_every_template_never_splits_and_headers_repeat():
     templates = sorted((REPO / "templates_docx").glob("*/*.docx"))
-    assert len(templates) >= 29
+    assert len(templates) >= 40
     for path in templates:
         for tbl in document_xml(path).iter(f"{W}tbl"):
             rows = tbl.findall(f"{W}tr")
@@ -153,6 +158,7 @@ def long_table(path: Path, keep_rows: bool) -> None:
     template helpers; without ``keep_rows`` its rows lose w:cantSplit."""
     sys.path.insert(0, str(REPO / "tools"))
     import _gbt9704 as gw
+    import _save as sv
 
     doc = gw.new_document("长表", "测试")
     gw.para(doc, "长表", style="GW Body")
@@ -165,7 +171,30 @@ def long_table(path: Path, keep_rows: bool) -> None:
         for tr_pr in t._tbl.iter(f"{W}trPr"):
             for cant in tr_pr.findall(f"{W}cantSplit"):
                 tr_pr.remove(cant)
-    gw.save(doc, str(path))
+    sv.save(doc, str(path))
+
+
+CC = "某某县教育局，某某县人民政府教育督导委员会办公室"
+
+
+def letter_with_cc(path: Path) -> None:
+    """A two-page 信函 with a 抄送 (its 版记), built with the template helpers and rendered."""
+    sys.path.insert(0, str(REPO / "tools"))
+    import _letter as lt
+    import _save as sv
+
+    from workflow.documents.renderer import render
+
+    doc = lt.official("信函", "测试", "关于对某某县第一实验小学开展综合督导的通知", "某某县第一实验小学：",
+                      "{{ numbers.n }}", lt.LETTER)
+    for _ in range(14):
+        lt.body(doc, "根据年度教育督导工作安排，我室决定对你校开展综合督导，督导事项为办学行为规范与校园安全。")
+    lt.signature(doc, "{{ event.date|cn_date }}")
+    lt.letter_record(doc)
+    sv.save(doc, str(path))
+    context = {"settings": {"issuer_name": "某某县人民政府教育督导室"}, "numbers": {"n": "某教督函〔2026〕5号"},
+               "event": {"date": "2026-03-10"}, "cc": CC}
+    path.write_bytes(render(path, context))
 
 
 @pytest.fixture(scope="module")
@@ -181,11 +210,29 @@ def rendered(tmp_path_factory):
         mp.setenv("GONGWEN_NOW", NOW)
         made = run_demo(str(base / "demo"))
     files = sorted(Path(made["workspace"], "documents").glob("*/*.docx"))
+    letter = base / f"sample_{LETTER}.docx"
+    letter.write_bytes(sample(LETTER))
+    files.append(letter)
+    letter_with_cc(base / "letter_cc.docx")
+    files.append(base / "letter_cc.docx")
     long_table(base / "long_kept.docx", keep_rows=True)
     long_table(base / "long_split.docx", keep_rows=False)
     files += [base / "long_kept.docx", base / "long_split.docx"]
     pdfs = convert_to_pdf(files, base / "pdf")
     return {f.stem: (f, read_pdf(pdf)) for f, pdf in zip(files, pdfs)}
+
+
+def sample(name: str) -> bytes:
+    """The shipped template rendered with tools/sample_context.py's context of the step that renders it."""
+    import importlib.util
+
+    from workflow.documents.renderer import render
+
+    spec = importlib.util.spec_from_file_location("gongwen_sample_context", REPO / "tools" / "sample_context.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (template,) = (REPO / "templates_docx").glob(f"*/{name}.docx")
+    return render(template, module.sample_context(template.parent.name, template=template.name))
 
 
 def of_template(rendered, names) -> list[tuple[str, Path, Pdf]]:
@@ -205,7 +252,7 @@ def test_the_record_block_is_at_the_foot_of_an_even_last_page(rendered):
     """版记: on the last page, which is even; its 印发 line is the last line of the type area (a
     blank page before it when the text ends on an even page). The demo has both cases."""
     blank_before = 0
-    for stem, _path, pdf in of_template(rendered, OFFICIAL):
+    for stem, _path, pdf in of_template(rendered, FILES):
         lines = record_lines(pdf)
         assert lines, f"{stem}: no 版记 found"
         assert {line.page for line in lines} == {pdf.pages}, f"{stem}: 版记 on {lines[0].page} of {pdf.pages}"
@@ -297,9 +344,37 @@ def test_page_one_is_never_short_by_more_than_two_lines(rendered):
     assert measured, "no demo document runs past page 1"
 
 
+def test_the_letter_numbers_its_pages_from_page_two(rendered):
+    """信函格式 (GB/T 9704 §10.1): page 1 has the 标志, the 发文字号 under it and no page number; the
+    later pages are numbered "— N —" as usual; no 印发 row."""
+    _path, pdf = rendered[f"sample_{LETTER}"]
+    assert pdf.pages >= 2, "the sample 信函 should run on to page 2"
+    numbers = {line.page: line.text for line in pdf.lines if line.y0 > BOTTOM and re.fullmatch(r"—\d+—", line.text)}
+    assert 1 not in numbers
+    assert numbers == {page: f"—{page}—" for page in range(2, pdf.pages + 1)}
+    first = [line.text for line in pdf.on(1)]
+    assert "某某县人民政府教育督导室" in first and any(re.fullmatch(r"某教督函〔\d{4}〕\d+号", t) for t in first)
+    assert not [line for line in pdf.lines if line.text.endswith("印发")]
+
+
+def test_a_letter_puts_its_cc_at_the_foot_of_its_last_page(rendered):
+    """A 信函's 版记 is its 抄送 alone, the last line of the type area of its last page (odd or even):
+    no 印发 row, no page of its own; the GB/T 9704 checker finds nothing wrong with it."""
+    import gbt9704
+
+    path, pdf = rendered["letter_cc"]
+    assert pdf.pages == 2
+    cc = [line for line in pdf.lines if line.text.startswith("抄送：")]
+    assert [line.page for line in cc] == [2] and cc[0].text == plain(f"抄送：{CC}。")
+    assert BOTTOM - LINE < cc[0].y1 <= BOTTOM + 1
+    assert not [line for line in pdf.on(2) if TOP <= line.y0 < BOTTOM and line.y0 > cc[0].y0 + 1]
+    assert not [line for line in pdf.lines if line.text.endswith("印发")]
+    assert gbt9704.check(path.read_bytes(), path.parent / "pdf" / "letter_cc.pdf") == []
+
+
 def test_the_approval_forms_are_one_page_with_the_history_on_a_continuation_sheet(rendered):
     for stem, path, pdf in of_template(rendered, APPROVAL_FORMS):
-        assert pdf.pages == 2, f"{stem}: {pdf.pages} pages"
+        assert pdf.pages >= 2, f"{stem}: {pdf.pages} pages"   # a long history runs on to a further sheet
         first = "".join(line.text for line in pdf.on(1))
         second = [line for line in pdf.on(2) if line.y0 >= TOP - 10]
         assert "办理记录" not in first and "领导批示" in first, stem

@@ -1,7 +1,4 @@
-"""Internal forms (稿纸, 审批表, 登记表 …) of the gongwen workflows.
-
-Over 400 lines: one builder per form (稿纸, 审批表, 登记表 …), each a table of label cells; they
-share the helpers above them.
+"""Internal forms (稿纸, 审批表, 登记表 …) of the gongwen workflows (the inspection's in _forms_extra.py).
 
 Every form starts with a title line (issuer + form name) and the item key, then Word tables whose
 label cells hold exactly the label text, with the value in the next cell, so a returned form can
@@ -14,15 +11,12 @@ from _gbt9704 import (
     CHECK_FONT,
     GREY,
     HEITI,
-    KAITI,
-    LINE,
     STYLES,
     XBS,
     Cell,
     Check,
     R,
     blank,
-    custom_property,
     fields,
     new_document,
     para,
@@ -31,6 +25,7 @@ from _gbt9704 import (
     tag,
     tag_row,
 )
+from _save import custom_property
 
 FORM = [1600, 2822, 1600, 2822]                 # label, value, label, value = type area width
 LANDSCAPE_MARGINS = {"top": 1588, "bottom": 1588, "left": 1440, "right": 1440}
@@ -149,10 +144,11 @@ SEQ, DATE = 760, 2300     # 序号 and date columns of the 小四 tables (see bu
 def history_table(doc, widths=(SEQ, 1600, 1800, 2384, DATE), current=False, sheet=None):
     """办理记录: the earlier steps, and with ``current`` the step being recorded as the last row
     (for the forms that have no rows of their own for it). With ``sheet`` (the form's name) it goes
-    on a continuation sheet by design: a new page headed "<issuer><sheet>（续页）" and the item key,
+    on a continuation sheet by design: a new page headed "<issuer><sheet>（续页）" (3号) and the item key,
     so that the form itself is one page however long the history grows."""
     if sheet:
-        para(doc, R("{{ settings.issuer_name }}" + sheet + "（续页）", XBS), style="GW Form Title",
+        # 3号 (the 2号 of the form's own title would wrap a long issuer's name + （续页）)
+        para(doc, R("{{ settings.issuer_name }}" + sheet + "（续页）", XBS, 16), style="GW Form Title",
              **dict(STYLES["GW Form Title"][1], page_break=True))
         para(doc, "编号：{{ item.key }}", style="GW Form Meta")
     caption(doc, "办理记录")
@@ -175,6 +171,7 @@ def plan_draft_sheet():
     the 签发 rows are the supervisor's (empty on the form, the decision on the filed copy); the
     steps themselves are listed in 办理记录, the current one last."""
     doc = form_doc("发文稿纸", "工作计划")
+    tag(doc, "{%p set dept = (history or [])|selectattr('transition', 'equalto', 'dept_approve')|list %}")
     t = table(doc, FORM)
     fields(t, ("标题", "{{ title or '' }}"))
     fields(t, ("发文字号", "{{ numbers.doc_number or (settings.issuer_code or '') ~ '〔' ~ "
@@ -184,7 +181,9 @@ def plan_draft_sheet():
     fields(t, ("拟稿人", "{{ item.creator_name }}"),
            ("拟稿日期", "{{ (history[0].date if history else event.date)|cn_date }}"))
     fields(t, ("联系电话", text("drafter_phone")), ("公开属性", text("publicity")))
-    fields(t, ("核稿意见", "{{ (review.opinion or '同意') if review else '' }}"), height=900)
+    fields(t, ("科室审核", DEPT_OPINION), height=600)
+    fields(t, ("审核人", DEPT_ACTOR), ("审核日期", DEPT_DATE))
+    fields(t, ("核稿意见", "{{ (review.opinion or '同意') if review else '' }}"), height=600)
     fields(t, ("核稿人", REVIEWER), ("核稿日期", REVIEW_DATE))
     approval_rows(t, "签发意见", "签发人", "签发日期")
     fields(t, ("会签", COUNTERSIGN_LINES), height=700)
@@ -195,6 +194,11 @@ def plan_draft_sheet():
     history_table(doc, current=True, sheet="发文稿纸")
     return doc
 
+
+# the 科室审核 (the drafting office's head: transition dept_approve), the last one of the history
+DEPT_OPINION = "{{ (dept[-1].comment or '同意') if dept else '' }}"
+DEPT_ACTOR = "{{ dept[-1].actor_name if dept else '' }}"
+DEPT_DATE = "{{ dept[-1].date|cn_date if dept else '' }}"
 
 COUNTERSIGN_LINES = [  # one line per office: its opinion, signer and date (待会签 while pending)
     "{%p for r in (countersign.rows if countersign else []) %}",
@@ -288,9 +292,8 @@ def objection(_workflow="clean_school"):
 
 def recheck(_workflow="clean_school"):
     return _form("复核意见", "clean_school", [
-        ([("命名日期", date("naming_date")), ("命名文件文号", text("naming_doc"))], None),
-        ([("证书编号", "{{ numbers.certificate_number or '' }}"),
-          ("有效期（年）", text("valid_years"))], None),
+        ([("命名日期", date("naming_date")), ("命名文件文号", "{{ numbers.naming_number or '' }}")], None),
+        ([("证书编号", "{{ numbers.certificate_number or '' }}"), ("有效期至", date("valid_until"))], None),
         ([("复核日期", date("recheck_date")), ("复核结论", text("recheck_result"))], None),
         ([("复核意见", "{{ event.comment or '' }}")], 1600),
         ([("复核人", ACTOR), ("填表日期", TODAY)], None),
@@ -332,101 +335,6 @@ def approval_sheet(workflow):
     approval_rows(t)
     form_footer(doc)
     history_table(doc, current=True, sheet="{{ item.workflow_title }}审批表")
-    return doc
-
-
-# --- inspection -----------------------------------------------------------------------------------
-def visit_plan():
-    """实地督导安排: school facts, the team ({%tr for %}) and the day's schedule."""
-    doc = form_doc("实地督导安排", "督导检查")
-    t = table(doc, FORM)
-    fields(t, ("被督导学校", "{{ school or '' }}"))
-    fields(t, ("学段", text("stage")), ("办学性质", text("school_type")))
-    fields(t, ("在校学生数", num("students")), ("教职工数", num("teachers")))
-    fields(t, ("督导类型", "{{ kind or '' }}"), ("依据方案文号", text("basis")))
-    fields(t, ("督导事项", text("topic")))
-    fields(t, ("实地督导时间", VISIT_RANGE))
-    fields(t, ("自评得分", num("self_score")), ("督导通知日期", date("notice_date")))
-    fields(t, ("自评报告摘要", text("self_report")), height=1200)
-    fields(t, ("安排人", ACTOR), ("安排日期", TODAY))
-    caption(doc, "督导组成员")
-    team = table(doc, [SEQ, 2640, 2600, 2844], small=True, centered=(0,))
-    row(team, "序号", "姓名", "组内职务", "督学类别", header=True)
-    tag_row(team, "{%tr for m in team or [] %}")
-    row(team, "{{ loop.index }}", "{{ m.name }}", "{{ m.role or '成员' }}", "{{ m.kind or '' }}")
-    tag_row(team, "{%tr endfor %}")
-    caption(doc, "日程安排")
-    plan = table(doc, [SEQ, 1540, 3744, 1400, 1400], small=True, centered=(0, 3))
-    row(plan, "序号", "工作环节", "主要内容", "时间", "负责人", header=True)
-    for i, (step, what) in enumerate([
-            ("听取汇报", "听取学校自评情况汇报"),
-            ("查阅资料", "查阅发展规划、规章制度、会议记录、经费账目和教育教学资料"),
-            ("实地查看", "查看校舍场地、功能室、食堂宿舍和安全设施"),
-            ("随堂听课", "随机进入课堂听课，了解课堂教学情况"),
-            ("座谈访谈", "分别召开教师、学生、家长座谈会，开展个别访谈"),
-            ("问卷调查", "面向教师、学生和家长发放问卷"),
-            ("反馈意见", "督导组汇总情况，向学校反馈初步督导意见")], start=1):
-        row(plan, str(i), step, what, "", "")
-    return doc
-
-
-def inspection_report():
-    """督导报告: the facts of the visit, the evaluation and the findings."""
-    doc = form_doc("督导报告", "督导检查")
-    para(doc, R("{{ school or '' }}{{ kind or '' }}", KAITI), style="GW Body", line=LINE, jc="center")
-    t = table(doc, FORM)
-    fields(t, ("被督导学校", "{{ school or '' }}"), ("学段", text("stage")))
-    fields(t, ("办学性质", text("school_type")), ("督导类型", "{{ kind or '' }}"))
-    fields(t, ("在校学生数", num("students")), ("教职工数", num("teachers")))
-    fields(t, ("督导事项", text("topic")))
-    fields(t, ("实地督导时间", VISIT_RANGE))
-    fields(t, ("督导组", TEAM_INLINE))
-    fields(t, ("听课节数", num("lessons")), ("个别访谈人次", num("interviews")))
-    fields(t, ("座谈会场次", num("forums")), ("问卷份数", num("surveys")))
-    fields(t, ("自评得分", num("self_score")), ("督导评估得分", num("score")))
-    fields(t, ("督导结论", text("conclusion")))
-    fields(t, ("总体评价", text("overall")), height=1600)
-    fields(t, ("自评报告摘要", text("self_report")), height=900)
-    caption(doc, "存在问题及整改要求")
-    f = table(doc, [SEQ, 800, 1640, 960, 700, 1684, DATE], small=True, centered=(0, 4, 6))
-    row(f, "序号", "类别", "问题描述", "部位", "等级", "整改要求", "整改期限", header=True)
-    tag_row(f, "{%tr for f in findings or [] %}")
-    row(f, "{{ loop.index }}", "{{ f.category or '' }}", "{{ f.description }}",
-        "{{ f.location or '' }}", "{{ f.severity or '' }}", "{{ f.requirement or '' }}",
-        "{{ f.deadline|cn_date if f.deadline else '' }}")
-    tag_row(f, "{%tr endfor %}")
-    blank(doc, style="GW Cell")
-    s = table(doc, FORM)
-    fields(s, ("督导组组长", LEADER), ("报告日期", TODAY))
-    fields(s, ("提交人", ACTOR))
-    return doc
-
-
-def closing_register():
-    """销号登记表 (landscape): every finding with its status, closing date and verifier."""
-    doc = form_doc("销号登记表", "督导检查", "督导问题整改销号登记表", landscape=True)
-    tag(doc, "{%p set closed = (findings or [])|selectattr('status', 'equalto', '已销号')|list %}")
-    t = table(doc, FORM_WIDE)
-    fields(t, ("被督导学校", "{{ school or '' }}"),
-           ("整改通知书编号", "{{ numbers.notice_number or '' }}"))
-    fields(t, ("整改通知下达日期", date("notice_issued")), ("整改报告报送期限", date("report_due")))
-    fields(t, ("整改报告收到日期", date("report_received")),
-           ("销号进度", "已销号{{ closed|length }}项，共{{ (findings or [])|length }}项"))
-    caption(doc, "问题整改销号明细")
-    f = table(doc, [SEQ, 900, 2000, 700, 2000, DATE, 1160, 900, DATE, 938], small=True,
-              centered=(0, 3, 5, 7, 8))
-    row(f, "序号", "类别", "问题描述", "等级", "整改要求", "整改期限", "责任人", "状态", "销号日期",
-        "验收人", header=True)
-    tag_row(f, "{%tr for f in findings or [] %}")
-    row(f, "{{ loop.index }}", "{{ f.category or '' }}", "{{ f.description }}",
-        "{{ f.severity or '' }}", "{{ f.requirement or '' }}",
-        "{{ f.deadline|cn_date if f.deadline else '' }}",
-        "{{ f.person or '' }}{% if f.dept %}（{{ f.dept }}）{% endif %}", "{{ f.status or '' }}",
-        "{{ f.closed_on|cn_date if f.closed_on else '' }}", "{{ f.verifier or '' }}")
-    tag_row(f, "{%tr endfor %}")
-    blank(doc, style="GW Cell")
-    s = table(doc, FORM_WIDE)
-    fields(s, ("登记人", ACTOR), ("登记日期", TODAY))
     return doc
 
 

@@ -1,13 +1,13 @@
 """Layout helpers for the gongwen Word templates (python-docx + lxml).
 
-Over 400 lines: one GB/T 9704 page part per function (版头, 标题, 正文, 版记, 页码, styles), kept
-together because they share the page geometry and the style table.
+Over 400 lines: the page (geometry, styles, page numbers), paragraphs and tables, kept together
+because they share the page geometry and the style table; the 版头 of each format, the signature
+block and the 版记 are in _letter.py, saving (stable bytes, custom properties) in _save.py.
 
 Official documents follow GB/T 9704-2012 (see shared/DOMAIN.md §1): A4, type area 156×225 mm,
-版头 with the red 发文机关标志 and red separator, 2号小标宋 title, 3号仿宋 body on a fixed
-28.9 pt line in a 22 × 28 document grid, headings 一、 黑体 / （一） 楷体 / 1. 仿宋, signature and
-date 右空四字, 版记 with thick/thin separators at the foot of an even last page of its own (an
-evenPage section), page numbers ``— 1 —`` in 4号宋体; table rows that never split across pages.
+2号小标宋 title, 3号仿宋 body on a fixed 28.9 pt line in a 22 × 28 document grid, headings 一、
+黑体 / （一） 楷体 / 1. 仿宋, page numbers ``— 1 —`` in 4号宋体; table rows that never split across
+pages.
 
 All formatting lives in named paragraph styles ("GW …") so that an administrator who edits a
 template in Word sees and keeps them; runs only carry an explicit East Asian font where it differs
@@ -18,14 +18,11 @@ have to merge split tags.
 """
 
 import datetime
-import io
-import zipfile
 import zlib
 from collections import namedtuple
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 import docx
-from docx.enum.section import WD_SECTION
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Twips
@@ -360,136 +357,6 @@ def rule(container, size=8, color="000000", height=40):
                 border={"bottom": (size, color)})
 
 
-# --- 版头, 主体, 版记 ----------------------------------------------------------------------------
-def banner(doc, number=None, urgency=None):
-    """版头: 紧急程度 line, red 发文机关标志, 发文字号 and the red separator line.
-
-    The 标志's top edge sits about 35 mm below the top of the type area (first line + space).
-    """
-    para(doc, R(urgency or "", HEITI), style="GW Main To")
-    para(doc, R("{{ settings.issuer_name }}文件", XBS, 36, RED), style="GW Issuer Mark")
-    blank(doc, 2, "GW Doc Number")
-    para(doc, number or "", style="GW Doc Number")
-    rule(doc, size=12, color=RED, height=227)          # 4 mm below the 发文字号
-
-
-def title_block(doc, title, main_to=None):
-    """Two blank lines, the 2号小标宋 title, one blank line, the 主送 line."""
-    blank(doc, 2)
-    para(doc, R(title, XBS), style="GW Title")
-    blank(doc)
-    if main_to:
-        para(doc, main_to, style="GW Main To")
-
-
-def body(doc, *pieces):
-    return para(doc, *pieces, style="GW Body")
-
-
-def signature(doc, date_expr, issuer="{{ settings.issuer_name }}"):
-    """署名 centred over the 成文日期 (右空四字), one blank line below the text: a 42 mm seal centred
-    on them then reaches within one line of the text (GB/T 9704 7.3.5.1). Never alone on a page
-    (no 孤章): the end of the text before them moves along when they do not fit. The chain is the
-    text's last paragraph, the blank line, 署名 and 日期 (the 附注 after the date is not part of
-    it), so page 1 is left at most that paragraph's lines + 2 short: a one-line closing such as
-    特此通知。 keeps it to 3."""
-    _keep_with_next(doc)
-    para(doc, **dict(STYLES["GW Body"][1], keep_next=True))
-    name = para(doc, style="GW Signature",
-                **dict(STYLES["GW Signature"][1], keep_next=True, right=0, jc="left", tabs=[("center", SEAL_CENTRE)]))
-    name.add_run().add_tab()  # <w:tab/>, to the centre stop
-    add_run(name, issuer)
-    para(doc, date_expr, style="GW Signature")
-
-
-# The 署名 is centred over the 成文日期 (GB/T 9704 7.3.5.1) on a centre tab stop: the date stays 右空四字
-# and its width varies with its digits, so the stop is the centre of a date of 7 digits (2026年11月5日:
-# measured in LibreOffice with tests/gbt9704.py: 1380 twips left of the date's right edge), so a date of
-# 6 or 8 digits is off by about 1.8 mm, within GB/T 9704's eye (the checker allows 2 mm).
-SEAL_CENTRE = TYPE_WIDTH - 4 * CHAR3 - 1380
-
-
-def _keep_with_next(doc):
-    """Keep-with-next on the last paragraph of text before this point, unless a table or a loop
-    ends the text (chaining a loop's paragraph would chain all of them). Word then moves that
-    paragraph's last lines along with what follows; LibreOffice moves the whole paragraph
-    (measured: an 8-line one went whole to page 2)."""
-    for element in reversed(list(doc.element.body.iterchildren(qn("w:p"), qn("w:tbl")))):
-        text = "".join(element.itertext()).strip()
-        if element.tag == qn("w:tbl") or text.startswith("{%p endfor"):
-            return
-        if text.startswith("{%p"):
-            continue
-        ppr = element.get_or_add_pPr()
-        if ppr.find(qn("w:keepNext")) is None:
-            style = ppr.find(qn("w:pStyle"))
-            keep = OxmlElement("w:keepNext")
-            if style is not None:
-                style.addnext(keep)
-            else:
-                ppr.insert(0, keep)
-        return
-
-
-def publicity_note(doc, field="publicity"):
-    """附注 （此件主动公开） etc. from the publicity field, 居左空二字."""
-    tag(doc, "{%%p if %s == '主动公开' %%}" % field)
-    para(doc, "（此件主动公开）", style="GW Note")
-    tag(doc, "{%%p elif %s == '依申请公开' %%}" % field)
-    para(doc, "（此件依申请公开）", style="GW Note")
-    tag(doc, "{%%p elif %s == '不予公开' %%}" % field)
-    para(doc, "（此件不予公开）", style="GW Note")
-    tag(doc, "{%p endif %}")
-
-
-def record(doc, date_expr="{{ event.date|cn_date }}", cc="cc"):
-    """版记 on the last page, which is even (封四): a section of its own that starts on the next even
-    page (w:type evenPage: Word, WPS and LibreOffice add a blank, unnumbered page when the text
-    ends on an even page), numbered like the others. In it, a table floating at the bottom of the
-    type area, with thick rules above and below and a thin one between 抄送 (only if given) and
-    印发机关 + 印发日期.
-
-    Word cannot make the 版记 share the text's last page only when that page is even, so a text
-    ending on an even page gets a blank page and the 版记 on the next; the 版记 always has a page
-    of its own (GB/T 9704 7.5 foresees both the 版记 page and the blank page before it)."""
-    section = doc.add_section(WD_SECTION.EVEN_PAGE)
-    # the paragraph holding the text's sectPr, and one starting the 版记's section (LibreOffice
-    # applies a section's page break to the paragraph that follows it, not to a floating table)
-    holder = doc.paragraphs[-1]
-    sect_pr = holder._p.pPr.find(qn("w:sectPr"))
-    _restyle(holder, "GW Rule", dict(line=20))
-    holder._p.pPr.append(sect_pr)
-    para(doc, style="GW Rule", line=20)
-    assert section.footer.is_linked_to_previous    # numbered like the text's pages
-    # bottomFromText: LibreOffice 7.4 puts a bottom-aligned table of an evenPage section 8.2 pt (164
-    # twips) below the type area (measured with pdftotext -bbox; not so in a nextPage section); this
-    # distance lifts it back. Word aligns the table's own bottom edge with the margin.
-    t = doc.add_table(rows=0, cols=1)
-    _table_properties(t, [TYPE_WIDTH], [("top", 8), ("bottom", 8), ("insideH", 6)], 0, placed=(
-        '<w:tblpPr w:leftFromText="0" w:rightFromText="0" w:topFromText="%d" w:bottomFromText="164" '
-        'w:vertAnchor="margin" w:horzAnchor="page" w:tblpX="%d" w:tblpYSpec="bottom"/>'
-        '<w:tblOverlap w:val="never"/>' % (LINE, MARGINS["left"])))
-
-    def record_row(*pieces, **ppr):
-        r = t.add_row()
-        _cant_split(r)
-        cell = r.cells[0]
-        cell.width = Twips(TYPE_WIDTH)
-        p = cell.paragraphs[0]
-        _restyle(p, "GW Record", ppr)
-        for piece in pieces:
-            add_run(p, piece)
-
-    if cc:
-        record_row("{%%tr if %s %%}" % cc)
-        record_row("抄送：{{ %s|cn_list }}" % cc, left=CHAR4 + 3 * CHAR4, hanging=3 * CHAR4, right=CHAR4,
-                   line=LINE)
-        record_row("{%tr endif %}")
-    record_row("{{ settings.issuer_name }}办公室", "\t", date_expr + "印发", left=CHAR4,
-               tabs=[("right", TYPE_WIDTH - CHAR4)], line=LINE)
-    para(doc, style="GW Rule", line=20)   # the body must end with a paragraph: the table's anchor
-
-
 # --- tables ---------------------------------------------------------------------------------------
 Cell = namedtuple("Cell", "content span label", defaults=(1, False))
 
@@ -592,94 +459,3 @@ def fields(t, *pairs, height=None):
 def tag_row(t, text):
     """A row holding only a ``{%tr … %}`` tag (removed when rendered)."""
     return row(t, Cell(text, len(t._gw_widths)))
-
-
-# --- saving ---------------------------------------------------------------------------------------
-FONT_TABLE = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:fonts %s>%s</w:fonts>'
-    % (nsdecls("w"), "".join(
-        '<w:font w:name="%s">%s<w:charset w:val="%s"/><w:family w:val="%s"/>'
-        '<w:pitch w:val="variable"/></w:font>'
-        % (name, '<w:altName w:val="%s"/>' % alt if alt else "", charset, family)
-        for name, alt, charset, family in (
-            (LATIN, None, "00", "roman"),
-            (SONG, "SimSun", "86", "auto"),
-            (FANGSONG, "仿宋", "86", "modern"),
-            (KAITI, "楷体", "86", "modern"),
-            (HEITI, "SimHei", "86", "modern"),
-            (XBS, "宋体", "86", "auto"),
-        ))))
-
-
-CHECK_FONT_XML = ('<w:font w:name="%s"><w:altName w:val="ＭＳ ゴシック"/><w:charset w:val="80"/>'
-                  '<w:family w:val="modern"/><w:pitch w:val="fixed"/></w:font>' % CHECK_FONT)
-
-CUSTOM_PART = "docProps/custom.xml"
-CUSTOM_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
-CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
-FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
-
-
-def custom_property(doc, name, value):
-    """A text (lpwstr) custom document property; ``value`` may be a template tag."""
-    if not hasattr(doc, "_gw_custom"):
-        doc._gw_custom = []
-    doc._gw_custom.append((name, value))
-
-
-def _custom_xml(props):
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'docPropsVTypes">%s</Properties>' % "".join(
-                '<property fmtid="%s" pid="%d" name=%s><vt:lpwstr>%s</vt:lpwstr></property>'
-                % (FMTID, pid, quoteattr(name), escape(value))
-                for pid, (name, value) in enumerate(props, start=2))).encode("utf-8")
-
-
-def _add_custom_part(content_types, rels):
-    """[Content_Types].xml with the custom properties' Override, _rels/.rels with its relation."""
-    from lxml import etree
-
-    types = etree.fromstring(content_types)
-    ns = "http://schemas.openxmlformats.org/package/2006/content-types"
-    etree.SubElement(types, "{%s}Override" % ns, PartName="/" + CUSTOM_PART,
-                     ContentType=CUSTOM_TYPE)
-    root = etree.fromstring(rels)
-    ns = "http://schemas.openxmlformats.org/package/2006/relationships"
-    used = {r.get("Id") for r in root}
-    rid = next("rId%d" % i for i in range(1, len(used) + 2) if "rId%d" % i not in used)
-    etree.SubElement(root, "{%s}Relationship" % ns, Id=rid, Type=CUSTOM_REL, Target=CUSTOM_PART)
-    dump = lambda el: etree.tostring(el, xml_declaration=True, encoding="UTF-8",
-                                     standalone=True)
-    return dump(types), dump(root)
-
-
-def save(doc, path):
-    """Save with fixed zip timestamps, sorted members and our font table: stable bytes.
-
-    Adds docProps/custom.xml when the document has custom properties (``custom_property``)."""
-    buf = io.BytesIO()
-    doc.save(buf)
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    members = {name: src.read(name) for name in src.namelist()}
-    font_table = FONT_TABLE
-    if b"<w14:checkbox>" in members["word/document.xml"]:
-        font_table = font_table.replace("</w:fonts>", CHECK_FONT_XML + "</w:fonts>")
-    members["word/fontTable.xml"] = font_table.encode("utf-8")
-    custom = getattr(doc, "_gw_custom", None)
-    if custom:
-        members[CUSTOM_PART] = _custom_xml(custom)
-        members["[Content_Types].xml"], members["_rels/.rels"] = _add_custom_part(
-            members["[Content_Types].xml"], members["_rels/.rels"])
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in sorted(members):
-            data = members[name]
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            dst.writestr(info, data)
-    with open(path, "wb") as fh:
-        fh.write(out.getvalue())
