@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from helpers import NOW, USERS, add_users
+from helpers import NOW, USERS, add_users, use_classic
 
 from workflow.engine.engine import Engine
 from workflow.store.workspace import init
@@ -66,6 +66,7 @@ def workspace(tmp_path, db_url):
     """A workspace with the admin and the demo's users, each with a registered key held by
     this test's account (GONGWEN_CONFIG_HOME)."""
     ws = init(tmp_path / "ws", db_url=db_url)
+    use_classic(ws.root)
     add_users(ws, USERS)
     yield ws
     ws.close()

@@ -21,9 +21,16 @@ REPO = Path(__file__).resolve().parents[1]
 NOW = "2025-03-10T09:00:00"  # fixed clock (Engine.now honours GONGWEN_NOW)
 YEAR = 2025
 
-USERS = [*DEMO_USERS,  # the demo's users: login, name, post, roles
-         # a drafter who also holds the signing role, for separation-of-duties refusals
-         ("boss", "周总", "副局长（兼拟稿）", ["clerk", "reviewer", "supervisor", "office"])]
+# the demo's users: login, name, post, roles; and a drafter who also holds the signing role, for
+# separation-of-duties refusals. ALL_USERS for the shipped workflows; USERS, those whose roles the
+# frozen test workflows (tests/data/classic, the `workspace` fixture) know.
+ALL_USERS = [*DEMO_USERS, ("boss", "周总", "副局长（兼拟稿）", ["clerk", "reviewer", "supervisor", "office"])]
+_CLASSIC_ROLES = {"clerk", "reviewer", "supervisor", "office", "auditor", "inspector", "finance", "personnel",
+                  "basic_edu", "supervision"}
+USERS = [user for user in ALL_USERS if set(user[3]) <= _CLASSIC_ROLES]
+
+
+DEMO_END = {"inspection": "closed", "clean_school": "publish", "plan": "archived"}  # where the demo leaves its items
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -66,6 +73,20 @@ def clean_school_values(**extra) -> dict:
 
 
 # -- database snapshot -------------------------------------------------------------------------
+# The engine tests run on a frozen copy of the three workflows and their templates as they were
+# before the shipped ones followed the regulation step by step (issue 15): generic engine behaviour
+# is tested on small, stable workflows; the shipped procedures have their own end-to-end tests
+# (test_procedures.py) and the demo.
+CLASSIC = Path(__file__).resolve().parent / "data" / "classic"
+
+
+def use_classic(root) -> None:
+    """Put the frozen test workflows (tests/data/classic) in the workspace at `root`."""
+    for name in ("definitions", "templates_docx"):
+        shutil.rmtree(Path(root) / name)
+        shutil.copytree(CLASSIC / name, Path(root) / name)
+
+
 def db_path(ws) -> Path:
     return Path(ws.root) / "gongwen.db"
 
@@ -162,9 +183,12 @@ def add_users(ws, people, admin_login: str = "admin") -> None:
         empty = session.get(User, admin_login) is None
     if empty:
         admin.bootstrap_admin(ws, admin_login, keys)
+    from workflow.demo.run import UNITS
+
     for login, name, post, granted in people:
         line = keys.create(login, overwrite=True).line
-        admin.manage_users(ws, admin_login, "add", login, granted, name=name, title=post, key_line=line, keys=keys)
+        admin.manage_users(ws, admin_login, "add", login, granted, name=name, title=post, key_line=line, keys=keys,
+                           unit=UNITS.get(login, ""))
 
 
 def sql(workspace, statement: str, **params) -> list:

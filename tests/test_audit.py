@@ -523,12 +523,15 @@ def test_export_json_holds_verify_workflows_and_every_event(demo, tmp_path):
     assert [i["key"] for i in data["items"]] == keys
     assert {w["id"] for w in data["workflows"]} == {"plan", "inspection", "clean_school"}
     plan = next(w for w in data["workflows"] if w["id"] == "plan")
-    assert {s["id"]: s["count"] for s in plan["states"]}["publish"] == 1 and plan["items"] == 1
+    assert {s["id"]: s["count"] for s in plan["states"]}["archived"] == 1 and plan["items"] == 1
     item = next(i for i in data["items"] if i["key"].startswith("JH-"))  # the story starts with the 督导
-    assert item["state"] == "publish" and [e["seq"] for e in item["events"]] == list(range(1, 14))  # 会签 twice
-    assert item["events"][2]["actor_name"] == "李娜" and item["events"][2]["transition_title"] == "核稿通过，送会签"
-    assert [item["events"][i]["transition"] for i in (3, 4)] == ["countersign", "countersigned"]
-    assert item["events"][-1]["documents"][0]["sha256"] and item["events"][-1]["hash"]
+    # 会签 twice, and 签发 twice (a 复核 correction of the signed text reopened it)
+    assert item["state"] == "archived" and [e["seq"] for e in item["events"]] == list(range(1, 22))
+    assert item["events"][3]["actor_name"] == "李娜" and item["events"][3]["transition_title"] == "核稿通过，送会签"
+    assert [item["events"][i]["transition"] for i in (4, 5)] == ["countersign", "countersigned"]
+    assert [e["transition"] for e in item["events"][13:17]] == ["approve", "revise", "resign", "approve"]
+    register = item["events"][17]
+    assert register["transition"] == "register" and register["documents"][0]["sha256"] and register["hash"]
 
 
 def test_export_refuses_a_path_it_cannot_write(demo, tmp_path):

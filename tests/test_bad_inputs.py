@@ -53,7 +53,7 @@ import helpers
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import NOW, REPO, USERS, add_users, clean_school_values, gongwen_command, plan_values
+from helpers import NOW, REPO, USERS, add_users, clean_school_values, gongwen_command, plan_values, use_classic
 from test_ingest import DATE, rewrite, set_cell, signed, to_approve, with_token, without_code_line, without_properties
 from test_input_bounds import LAUGHS, definition, template_with
 
@@ -620,6 +620,45 @@ for _name, _replace, _extra, _fragment in [
 ]:
     case(f"definition_timer_{_name}", "definitions", ["workflows", "validate", "{tmp}/definitions/mini.yaml"], 4,
          "bad_definition", _fragment, mini("mini", _extra, _replace or ("", "")), dbs="once")
+# -- issue 15: the procedure's declarations (unit-scoped roles, issuers, sequences, sub-field paths, 签发)
+for _name, _replace, _extra, _fragment in [
+    ("role_unit_field_unknown", ("  clerk: 拟稿人", "  clerk: {title: 拟稿人, unit_field: nosuch}"), "",
+     "unit_field of role 'clerk' must name a text or choice field, not 'nosuch'"),
+    ("role_unit_field_integer", ("  clerk: 拟稿人", "  clerk: {title: 拟稿人, unit_field: count}"), "",
+     "unit_field of role 'clerk' must name a text or choice field, not 'count'"),
+    ("role_unknown_key", ("  clerk: 拟稿人", "  clerk: {title: 拟稿人, scope: 学校}"), "",
+     "unknown key 'scope' in role 'clerk'"),
+    ("sub_field_of_a_text", ("roles: [clerk]}", "roles: [clerk], fields: [title.x]}"), "",
+     "unknown sub-field 'title.x'"),
+    ("sub_field_unknown_field", ("roles: [clerk]}", "roles: [clerk], fields: [nosuch.x]}"), "",
+     "unknown field 'nosuch' in transition 'finish'"),
+    ("editable_sub_field", ("  draft: {title: 起草}", "  draft: {title: 起草, editable: [count.x]}"), "",
+     "unknown sub-field 'count.x' (a list field's sub-field: list.sub) in editable"),
+    ("issuer_not_an_id", ("roles: [clerk]}", "roles: [clerk], issuer: 市教育局}"), "",
+     "issuer of 'finish' must be an issuer id"),
+    ("sequence_not_an_id", None, "numbers:\n  n: {title: 号, format: '{seq}', sequence: Bad-Seq}\n",
+     "bad sequence 'Bad-Seq'"),
+    ("signing_unknown_transition", None, "signing: {transition: nosuch, body: [title]}\n",
+     "signing: unknown transition 'nosuch'"),
+    ("signing_unknown_body_field", None, "signing: {transition: finish, body: [nosuch]}\n",
+     "signing: unknown field 'nosuch' in body"),
+    ("signing_without_body", None, "signing: {transition: finish}\n", "signing needs body"),
+    ("signing_reopen_by_hand", None, "signing: {transition: finish, body: [title], reopen: finish}\n",
+     "signing: reopen must name a transition with trigger: automatic, not 'finish'"),
+    ("signing_unknown_key", None, "signing: {transition: finish, body: [title], after: finish}\n",
+     "unknown key 'after' in signing"),
+]:
+    case(f"definition_procedure_{_name}", "definitions", ["workflows", "validate", "{tmp}/definitions/mini.yaml"],
+         4, "bad_definition", _fragment, mini("mini", _extra, _replace or ("", "")), dbs="once")
+for _name, _issuers, _fragment in [
+    ("not_a_mapping", ["city"], "issuers must be a mapping"),
+    ("without_code", {"city": {"name": "某某市教育局"}}, "issuers.city must give a name and a code"),
+    ("two_lines", {"city": {"name": "某某市\n教育局", "code": "某市教发"}}, "issuers.city must give a name and a code"),
+    ("the_workspace_own", {"bureau": {"name": "某某县教育局", "code": "某教发"}},
+     "issuers.bureau is the workspace's own issuer"),
+]:
+    case(f"config_issuers_{_name}", "environment", ["--as", "chenjing", "list"], 4, "bad_config", _fragment,
+         config(issuers=_issuers), own=True)
 case("tick_without_the_system_key", "environment", ["tick"], 1, "not_authenticated", "signs as the system user")
 case("tick_extra_argument", "arguments", ["tick", "now"], 2, "usage", "unexpected extra argument")
 case("timer_fired_by_hand", "values", ["--as", "chenjing", "do", "{publicity}", "end_publicity"], 1, "not_an_exit",
@@ -868,7 +907,7 @@ def documents_link_outside(ctx: Ctx) -> None:
 case("documents_link_outside", "changed_state", ["--as", "zhangwei", "do", "{draft}", "submit"], 4, "unsafe_path",
      "", documents_link_outside, own=True)
 case("templates_check_broken", "templates", ["--as", "zhaomin", "templates", "check"], 4, "bad_input",
-     f"1 of {len(list((REPO / 'templates_docx').glob('*/*.docx')))} templates have problems",
+     f"1 of {len(list((helpers.CLASSIC / 'templates_docx').glob('*/*.docx')))} templates have problems",
      put_template("{{ title "), own=True, report=True)
 
 # ================================================================================================
@@ -1131,6 +1170,7 @@ def build_base(db: str, db_url: str | None, top: Path) -> Base:
         env.setenv("GONGWEN_NOW", NOW)
         env.setenv("GONGWEN_CONFIG_HOME", str(account))
         ws = init(top / "ws", db_url=db_url)
+        use_classic(ws.root)
         try:
             add_users(ws, USERS)
             from workflow.engine import admin

@@ -8,7 +8,7 @@ import getpass
 import json
 
 import pytest
-from helpers import YEAR, add_users, plan_values, run_cli, run_subprocess, snapshot
+from helpers import DEMO_END, YEAR, add_users, plan_values, run_cli, run_subprocess, snapshot
 
 from workflow.identity.keyring import KeyRing
 
@@ -139,7 +139,7 @@ def test_json_worklist_and_users_list(gw, key):
     listed = as_json(gw("--json", "--as", "zhaomin", "users", "list"))["users"]
     by_login = {u["login"]: u for u in listed}
     assert by_login["lina"] == {"login": "lina", "name": "李娜", "title": "办公室副主任", "roles": ["reviewer"],
-                                "key": KeyRing().signer("lina").fingerprint}
+                                "key": KeyRing().signer("lina").fingerprint, "unit": ""}
     assert by_login["admin"]["roles"] == ["admin"]
 
 
@@ -250,7 +250,8 @@ def test_from_file_with_bad_content(gw, tmp_path):
 def test_admin_manages_users(gw, workspace):
     added = as_json(gw("--json", "--as", "admin", "users", "add", "sunli", "--name", "孙丽",
                        "--title", "兼职督学", "--role", "inspector"))
-    assert added == {"login": "sunli", "name": "孙丽", "title": "兼职督学", "roles": ["inspector"], "key": None}
+    assert added == {"login": "sunli", "name": "孙丽", "title": "兼职督学", "roles": ["inspector"], "key": None,
+                     "unit": ""}
     granted = as_json(gw("--json", "--as", "admin", "users", "grant", "sunli", "reviewer", "admin"))
     assert sorted(granted["roles"]) == ["admin", "inspector", "reviewer"]
     revoked = as_json(gw("--json", "--as", "admin", "users", "revoke", "sunli", "admin"))
@@ -426,9 +427,11 @@ def test_subprocess_demo(tmp_path):
     result = json.loads(proc.stdout)
     assert result["workspace"] == str(target)
     assert sorted(i["workflow"] for i in result["items"]) == ["clean_school", "inspection", "plan"]
-    assert [i["state"] for i in result["items"]] == ["publish"] * 3
+    assert {i["workflow"]: i["state"] for i in result["items"]} == DEMO_END
     numbers = {i["workflow"]: i["numbers"] for i in result["items"]}
-    assert numbers["plan"] == {"doc_number": f"某教发〔{YEAR}〕1号"}
+    # one 发文字号 series for the county: the 推荐文件 of the clean_school (earlier in the story) took 1号
+    assert numbers["plan"] == {"doc_number": f"某教发〔{YEAR}〕2号"}
+    assert numbers["clean_school"]["recommend_number"] == f"某教发〔{YEAR}〕1号"
     assert any(step["transition"] == "return" for step in result["steps"])
     # the demo folder is a workspace; running the demo again over it is allowed
     shown = run_subprocess("--json", "--as", "zhaomin", "list", cwd=target)

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 import helpers
 import pytest
 import yaml
-from helpers import NOW, REPO, gongwen_command, plan_values, run_cli, snapshot
+from helpers import DEMO_END, NOW, REPO, gongwen_command, plan_values, run_cli, snapshot
 
 SQLITE_TRANSIENT = {"gongwen.db-wal", "gongwen.db-shm"}
 
@@ -277,8 +277,8 @@ def test_a_missing_database_file_is_named_and_not_made(ws):
 
 @pytest.mark.parametrize("found, reason, says", [
     ("0002", "schema_old",
-     "the database schema is at revision 0002, this gongwen needs 0004: run `gongwen db upgrade`"),
-    ("0009", "schema_newer", "newer than this gongwen's (0004)"),
+     "the database schema is at revision 0002, this gongwen needs 0005: run `gongwen db upgrade`"),
+    ("0009", "schema_newer", "newer than this gongwen's (0005)"),
     ("abc123", "damaged_db", "is not a gongwen database or is damaged (unknown schema revision 'abc123')"),
 ])
 def test_only_an_older_valid_schema_says_upgrade(ws, found, reason, says):
@@ -417,7 +417,7 @@ def test_demo_and_init_on_postgresql_through_option_environment_and_config(pg_se
             "environment": gongwen("--json", "demo", tmp_path / "d2", cwd=tmp_path, env={"GONGWEN_DB": by_environment})}
     for how, proc in made.items():
         assert proc.returncode == 0, (how, proc.stderr)
-        assert [i["state"] for i in json.loads(proc.stdout)["items"]] == ["publish"] * 3, how
+        assert {i["workflow"]: i["state"] for i in json.loads(proc.stdout)["items"]} == DEMO_END, how
     for folder, url in (("d1", by_option), ("d2", by_environment)):
         root = tmp_path / folder
         assert yaml.safe_load((root / "gongwen.yaml").read_text(encoding="utf-8"))["db_url"] == url

@@ -26,7 +26,7 @@ import docx
 import helpers
 import pytest
 from click.testing import CliRunner
-from helpers import NOW, REPO, USERS, add_users, db_path, gongwen_command, plan_values
+from helpers import NOW, REPO, USERS, add_users, db_path, gongwen_command, plan_values, use_classic
 
 from workflow.engine.engine import Engine
 from workflow.store.workspace import init
@@ -48,6 +48,7 @@ def ws(tmp_path_factory):
         env.setenv("GONGWEN_NOW", NOW)
         env.setenv("GONGWEN_CONFIG_HOME", str(account))
         workspace = init(root / "ws")
+        use_classic(workspace.root)
         add_users(workspace, [u for u in USERS if u[0] == "zhangwei"])
         key = Engine(workspace).create("zhangwei", "plan", values=plan_values()).key
     yield SimpleNamespace(workspace=workspace, root=workspace.root, account=account, key=key, tmp=root)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-BEYOND_PUBLISH = {"publish", "closed"}  # publish, or the states after it in the shipped workflows
+BEYOND_PUBLISH = {"publish", "closed", "archived"}  # publish, or the states after it in the shipped workflows
 
 
 def readme_commands() -> list[str]:

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from helpers import USERS, item_row, plan_values, raw_engine, snapshot
+from helpers import USERS, item_row, plan_values, raw_engine, snapshot, use_classic
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -44,6 +44,7 @@ INSUFFICIENT_PRIVILEGE = "42501"
 def make_workspace(tmp_path, monkeypatch, db_url):
     monkeypatch.setenv("GONGWEN_CONFIG_HOME", str(tmp_path / "config"))  # this account's private keys
     ws = init(tmp_path / "ws", db_url=db_url)
+    use_classic(ws.root)
     admin.bootstrap_admin(ws, "admin")
     ring = KeyRing(ws.root)
     for login, name, post, roles in PEOPLE:

@@ -26,6 +26,7 @@ MARKER = DEMO_MARKER  # the folder is a rehearsal: its own keys act, and a new d
 DATA: dict[str, Any] = yamlsrc.load_plain(resources.files("workflow.demo").joinpath("data.yaml").read_text("utf-8"))
 USERS: list[tuple[str, str, str, list[str]]] = [  # login, name, post, roles
     (login, user["name"], user["post"], list(user["roles"])) for login, user in DATA["users"].items()]
+UNITS: dict[str, str] = {login: user["unit"] for login, user in DATA["users"].items() if user.get("unit")}
 
 Say = Callable[[str], Any]
 
@@ -141,7 +142,7 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
     finally:
         if target is not None:
             target.dispose()
-    ws = init(root, DATA["issuer"]["name"], DATA["issuer"]["code"], db_url, db_given_by)
+    ws = init(root, DATA["issuer"]["name"], DATA["issuer"]["code"], db_url, db_given_by, issuers=DATA["issuers"])
     keys = KeyRing(root)  # demo keys, inside the demo workspace (.demo-keys/)
     engine = Engine(ws, keys)
     _rehearsal_calendar(root, engine.now().date())
@@ -150,7 +151,8 @@ def run_demo(directory: str | None = None, echo: Say | None = None, db_url: str 
     admin.bootstrap_admin(ws, "admin", keys, demo=True)
     for login, name, post, roles in USERS:
         line = keys.create(login, demo=True).line
-        admin.manage_users(ws, "admin", "add", login, roles, name=name, title=post, key_line=line, keys=keys)
+        admin.manage_users(ws, "admin", "add", login, roles, name=name, title=post, key_line=line, keys=keys,
+                           unit=UNITS.get(login, ""))
     timers.bootstrap_system(ws, "admin", keys, demo=True)  # so that `gongwen tick` runs in the rehearsal
     say(f"demo workspace: {root}")
     say("users: " + "，".join(f"{name}（{login}，{post}）" for login, name, post, _ in USERS))
