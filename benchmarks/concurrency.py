@@ -27,12 +27,12 @@ import clerk_worker as worker  # noqa: E402
 
 
 def workspace(root: Path, db_url: str | None):
-    from helpers import add_users
+    from helpers import USERS, add_users, use_classic
 
-    from workflow.demo.run import USERS
     from workflow.store.workspace import init
 
     ws = init(root, db_url=db_url)
+    use_classic(ws.root)  # the workers' path (create, submit, forward, approve, publish) is the classic plan's
     add_users(ws, USERS)  # keys in this account's folder (GONGWEN_CONFIG_HOME), used by the clerks
     return ws
 
@@ -57,11 +57,13 @@ def run(folder: Path, db_url: str | None, processes: int, items: int) -> dict:
             raise SystemExit(f"a worker failed: {(d['result'] or {}).get('error') or d['stderr']}")
     seconds = max(d["result"]["ended"] for d in done) - released
     transitions = sum(d["result"]["transitions"] for d in done)
+    holds = sorted(h for d in done for h in d["result"].get("lock_holds", []))
     report = verify(ws.db)
     ws.close()
     if not report.ok:
         raise SystemExit(f"audit verify failed: {report.problems[:3]}")
-    return {"transitions": transitions, "seconds": seconds, "per_second": transitions / seconds}
+    return {"transitions": transitions, "seconds": seconds, "per_second": transitions / seconds,
+            "hold_ms": 1000 * holds[len(holds) // 2] if holds else float("nan")}
 
 
 def main() -> int:
@@ -101,12 +103,13 @@ def main() -> int:
 
     print(f"\nplan items through 5 writes each (create, submit, forward, approve, publish); "
           f"{args.items} items per cell; {os.cpu_count()} CPUs")
-    header = "| processes | " + " | ".join(f"{d} transitions/s | {d} transitions (s)" for d in databases) + " |"
+    header = "| processes | " + " | ".join(f"{d} transitions/s | {d} transitions (s) | {d} lock held, median ms"
+                                           for d in databases) + " |"
     print(header)
-    print("|" + "---|" * (1 + 2 * len(databases)))
+    print("|" + "---|" * (1 + 3 * len(databases)))
     for n in counts:
-        cells = [f"{table[d, n]['per_second']:.0f} | {table[d, n]['transitions']} ({table[d, n]['seconds']:.1f})"
-                 for d in databases]
+        cells = [f"{table[d, n]['per_second']:.0f} | {table[d, n]['transitions']} ({table[d, n]['seconds']:.1f}) | "
+                 f"{table[d, n]['hold_ms']:.2f}" for d in databases]
         print(f"| {n} | " + " | ".join(cells) + " |")
     return 0
 

@@ -287,7 +287,8 @@ def main(argv=None) -> int:
     if args.mode == "crash":
         run_crash(engine)
     result = run_plan(engine, int(args.rest[0])) if args.mode == "plan" else run_finish(engine)
-    result.update({"pid": os.getpid(), "started": started, "ended": time.time()})
+    result.update({"pid": os.getpid(), "started": started, "ended": time.time(),
+                   "lock_holds": list(workspace.db.lock_holds)})  # seconds each write held the lock
     workspace.close()
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 1 if result["error"] else 0

@@ -9,8 +9,12 @@ import click
 from workflow.commands.app import App, parse_sets
 from workflow.inputs import check_item_key, check_text
 
+LIST_PAGE = 50  # `gongwen list`: items per page unless --limit (or --all)
+MAX_PAGE, MAX_OFFSET = 100_000, 2**31 - 1  # beyond: a usage error (exit 2), not a database overflow
+
 if TYPE_CHECKING:  # the engine's results, for the annotations (imported when used, not at startup)
-    from workflow.engine.views import ItemDocuments, ItemHistory, ItemSummary, ItemView, Worklist
+    from workflow.engine.reads import ItemPage
+    from workflow.engine.views import ItemDocuments, ItemHistory, ItemView, Worklist
 
 
 @click.command()
@@ -87,13 +91,38 @@ def countersign(app: App, key: str, decision: str, comment: str, party: str | No
 @click.option("--workflow", help="Only this workflow.")
 @click.option("--state", help="Only items in this state.")
 @click.option("--mine", is_flag=True, help="Only items I created.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_PAGE), help=f"Items per page (default {LIST_PAGE}).")
+@click.option("--offset", type=click.IntRange(min=0, max=MAX_OFFSET), help="Skip this many items first (default 0).")
+@click.option("--page", type=click.IntRange(min=1, max=MAX_OFFSET), help="The page to show, from 1.")
+@click.option("--all", "everything", is_flag=True, help="Every item matching, on one page.")
 @click.pass_obj
-def list_items(app: App, workflow: str | None, state: str | None, mine: bool) -> None:
-    """List items."""
+def list_items(app: App, workflow: str | None, state: str | None, mine: bool, limit: int | None,
+               offset: int | None, page: int | None, everything: bool) -> None:
+    """List items, oldest first, a page at a time, with how many there are in all."""
     from workflow.commands.present import summaries_text
 
-    items: list[ItemSummary] = app.engine.list_items(app.login, workflow, state, mine)
-    app.emit({"items": [i.to_json() for i in items]}, summaries_text(items))
+    if page is not None and offset is not None:
+        raise click.UsageError("give --page or --offset, not both")
+    if everything and (limit is not None or page is not None or offset is not None):
+        raise click.UsageError("--all lists every item: it takes no --limit, --page or --offset")
+    size = None if everything else (limit or LIST_PAGE)
+    skip = (page - 1) * (size or 0) if page is not None else (offset or 0)
+    items: ItemPage = app.engine.list_items(app.login, workflow, state, mine, limit=size, offset=skip)
+    app.emit({"items": [i.to_json() for i in items], "total": items.total, "limit": size, "offset": skip},
+             summaries_text(items) + page_text(items.total, size, skip, len(items)))
+
+
+def page_text(total: int, limit: int | None, offset: int, shown: int) -> str:
+    """The line under a page of `list`: which items of how many, and how to see the next ones."""
+    if limit is None and offset == 0:
+        return f"\n{total} item{'s' if total != 1 else ''}" if total else ""
+    if not shown:
+        return f"\nshowing none of {total} (offset {offset})" if total else ""
+    line = f"\nshowing {offset + 1}–{offset + shown} of {total}"
+    if offset + shown < total and limit is not None:
+        follow = f"--page {offset // limit + 2}" if offset % limit == 0 else f"--offset {offset + shown}"
+        line += f"; next: {follow}"
+    return line
 
 
 @click.command()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from workflow.canonical import canonical_json
 from workflow.definition.model import Definition, Transition
+from workflow.documents import ahead
 from workflow.errors import BadInput
 from workflow.store.blobs import store_blob, store_context
 from workflow.store.orm import Event, Item, User
@@ -51,7 +52,8 @@ _DATE_FORMS = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|å¹´)\s*(\d{1,2})\s*(?:[-/.]|æœ
 
 
 def _person(session: Session, login: str) -> tuple[str, str]:
-    user = session.get(User, login)
+    held = session.info.get("gongwen_users")  # engine/users.py HELD: the users the unit of work loaded
+    user = held[login] if held and login in held else session.get(User, login)
     return (user.name, user.title) if user else (login, "")
 
 
@@ -224,20 +226,16 @@ def render_transition(session: Session, workspace: Workspace, definition: Defini
     if not tr.templates:
         return []
     context_sha = store_context(session, context)
+    context_key = ahead.context_key(context)
     produced = []
     for name in tr.templates:
         path = template_path(workspace, definition.id, name)
         template_bytes = read_regular_file(path, MAX_TEMPLATE_BYTES, label=f"{definition.id}/{name}")
         compiled = compile_template(template_bytes, f"{definition.id}/{name}")
-        doc_context_sha = context_sha
-        if tr.form and name == tr.form.template:  # the approval form: signed for this revision
-            from workflow.documents.formtoken import render_form
-
-            data, form_context = render_form(compiled, context, workspace.form_secret_in(session),
-                                                   item.key, revision, seq, tr.form)
-            doc_context_sha = store_context(session, form_context)
-        else:
-            data = compiled.render(context)
+        data, form_context = ahead.render(compiled, context, context_key, hashlib.sha256(template_bytes).hexdigest(),
+                                     lambda: workspace.form_secret_in(session), item, revision, seq, tr, name)
+        # the approval form is signed for this revision: its own context
+        doc_context_sha = store_context(session, form_context) if form_context is not None else context_sha
         rendered[hashlib.sha256(data).hexdigest()] = data
         file = document_filename(item.key, seq, tr.title, name)
         document_path(workspace, item.key, file)  # refused here, inside the transaction: nothing commits

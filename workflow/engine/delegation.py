@@ -104,6 +104,13 @@ def in_force(session: Session, login: str, today: dt.date) -> tuple[Grant, ...]:
     return tuple(grants)
 
 
+def any_in_force(login: str, today: dt.date) -> Any:
+    """Whether a delegation to `login` is in force on `today`, as a scalar subquery."""
+    day = today.isoformat()
+    return select(Delegation.id).where(Delegation.delegate == login, Delegation.ended_event.is_(None),
+                                       Delegation.starts <= day, Delegation.ends >= day).exists()
+
+
 def with_grants(session: Session, actor: Actor, now: dt.datetime) -> Actor:
     """The actor with the delegations to them in force now (not yet acting under any)."""
     return dataclasses.replace(actor, delegations=in_force(session, actor.login, now.date()))

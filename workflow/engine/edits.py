@@ -52,6 +52,13 @@ def check_unit(definition: Definition, tr_id: str, actor: Actor, before: dict[st
             raise refusal
 
 
+def title_after(definition: Definition, title: str, fields: dict[str, Any], changed: set[str]) -> str:
+    """The item's title once its fields are `fields` (`changed`: the names that changed)."""
+    if changed and (title == definition.title_for(fields) or "title" in changed):
+        return definition.title_for(fields)
+    return title
+
+
 def body_hash(definition: Definition, fields: dict[str, Any]) -> str | None:
     """The sha256 of the signed text's fields (the definition's signing body), or None."""
     if definition.signing is None:

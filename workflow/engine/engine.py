@@ -17,7 +17,20 @@ from workflow import inputs
 from workflow.definition.fields import apply_sets
 from workflow.definition.model import CREATE, SYSTEM_USER, Definition, Transition, Worklist
 from workflow.documents import produce as documents
-from workflow.engine import countersign, delegation, edits, guards, machine, numbers, registry, timers, users, views
+from workflow.engine import (
+    countersign,
+    delegation,
+    edits,
+    guards,
+    machine,
+    numbers,
+    prepare,
+    reads,
+    registry,
+    timers,
+    users,
+    views,
+)
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Conflict, NotFound, Refused
 from workflow.identity.keyring import KeyRing
@@ -69,9 +82,8 @@ class Engine:
             raise NotFound(f"no item {key!r}")
         return item
 
-    @staticmethod
-    def events_of(session: Session, item: Item) -> list[Event]:
-        return list(session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)))
+    events_of = staticmethod(prepare.events_of)
+    item_for_write = staticmethod(prepare.item_for_write)
 
     def subject(self, session: Session, item: Item, fields: dict[str, Any] | None = None) -> guards.Subject:
         past: dict[str, set[str]] = {CREATE: {item.creator}}
@@ -145,20 +157,26 @@ class Engine:
         if entered_by and attach is None:  # 代录 is recorded with the returned form it was entered from
             raise BadInput("a decision entered on someone's behalf needs the returned form (gongwen ingest)")
         signer = self._signer(entered_by or login)  # before the lock: a missing key changes nothing
-        if expected_version is None:
-            with self.db.read() as session:
-                expected_version = self.get_item(session, key).version
         now = self.now()
         out = documents.Rendered()  # what the transaction renders; files are written after commit
+        # loaded, and the documents rendered, before the write lock (engine/prepare.py)
+        ready = prepare.prepare(self.ws, key, login, transition_id, comment, sets, now) \
+            if attach is None and entered_by is None and prepare.worth_preparing(key, transition_id) else None
         try:
             with self.db.write() as session:
-                item = self.get_item(session, key)
+                item, delegated = self.item_for_write(session, key, login, now.date())
+                if ready is not None:
+                    ready.reuse(session, item)
+                if expected_version is None:
+                    expected_version = item.version
                 if item.version != expected_version:
                     raise self._conflict(session, item, expected_version)
                 documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
                 definition = registry.pinned(session, item.definition_hash)
+                self.events_of(session, item, login, entered_by)  # and the users they name, the actor too
                 actor, clerk = self._acting(session, login, entered_by, signer)
-                actor = delegation.with_grants(session, actor, now)  # the delegations to them in force
+                if delegated:
+                    actor = delegation.with_grants(session, actor, now)  # the delegations to them in force
                 tr = definition.transitions.get(transition_id)
                 if tr is None or tr.automatic or tr.outcome_of or tr.timer:
                     exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(item.state)
@@ -174,7 +192,7 @@ class Engine:
         except StaleDataError:
             with self.db.read() as session:
                 item = self.get_item(session, key)
-                raise self._conflict(session, item, expected_version) from None
+                raise self._conflict(session, item, expected_version or item.version) from None
         return self._write_files(view, transition_id, out)
 
     @staticmethod
@@ -214,8 +232,7 @@ class Engine:
         machine.fire(definition, item, tr.id)
         changes = {k: [item.fields.get(k), v] for k, v in fields.items() if item.fields.get(k) != v}
         item.fields = fields
-        if changes and (item.title == definition.title_for(item.fields) or "title" in changes):
-            item.title = definition.title_for(fields)
+        item.title = edits.title_after(definition, item.title, fields, set(changes))
         if assigned:
             item.numbers = {**item.numbers, **assigned}
         item.updated_at, item.updated_by = now.isoformat(), actor.login
@@ -267,9 +284,11 @@ class Engine:
         """The item's next event, signed. Its data records the item's revision and title after
         it, so that verify can fold the events into the item row and compare every column (the
         callers have flushed the item, so its version counter is current)."""
+        events = self.events_of(session, item)
         data = {**data, "version": item.version, "title": item.title,
-                **timers.stamp(self.ws, session, item, definition, transition_id, from_state, changes, now)}
-        event = Event(item_id=item.id, item_key=item.key, seq=0, transition=transition_id, from_state=from_state,
+                **timers.stamp(self.ws, session, item, definition, transition_id, from_state, changes, now, events)}
+        event = Event(item_id=item.id, item_key=item.key, seq=len(events) + 1, transition=transition_id,
+                      from_state=from_state,
                       to_state=item.state, actor=actor.login, actor_roles=actor.roles_on(item.creator),
                       comment=comment, changes=changes, data=data, time=now.isoformat(),
                       definition_hash=definition.hash)
@@ -314,41 +333,13 @@ class Engine:
             return views.ItemDocuments(key=item.key, title=item.title, documents=tuple(rows), blobs=blobs)
 
     def list_items(self, login: str, workflow: str | None = None, state: str | None = None,
-                   mine: bool = False) -> list[views.ItemSummary]:
-        with self.db.read() as session:
-            actor = users.actor(session, login)
-            stmt = select(Item).order_by(Item.id)
-            if workflow:
-                stmt = stmt.where(Item.workflow_id == workflow)
-            if state:
-                stmt = stmt.where(Item.state == state)
-            if mine:
-                stmt = stmt.where(Item.creator == actor.login)
-            return [self._summary(session, item) for item in session.scalars(stmt)]
+                   mine: bool = False, limit: int | None = None, offset: int = 0) -> reads.ItemPage:
+        """A page of items (all without `limit`), with the total (engine/reads.py: Core rows)."""
+        return reads.list_page(self.ws, login, workflow, state, mine, limit, offset)
 
     def worklist(self, login: str) -> list[views.Worklist]:
         """The worklists holding something for this user, in the order they are first met."""
-        now = self.now()
-        with self.db.read() as session:
-            actor = delegation.with_grants(session, users.actor(session, login), now)
-            lists: dict[tuple[str, str], tuple[Definition, Worklist, list[views.ItemSummary]]] = {}
-            for item in session.scalars(select(Item).order_by(Item.id)):
-                definition = registry.pinned(session, item.definition_hash)
-                roles = set(actor.roles_on(item.creator)) | delegation.delegated_roles(actor)
-                if guards.unit_refusal(definition, "worklist", actor, item.fields):
-                    continue  # another school's item: not theirs to see waiting
-                holding = self._worklists_holding(session, item, definition, actor, now)
-                if countersign.spec_of(definition, item.state) and countersign.waiting_for(
-                        definition, item, self.events_of(session, item), actor):
-                    holding.append(countersign.WORKLIST)  # 待会签: their opinion is awaited
-                holding += timers.worklists_of(session, item, definition)  # 督办: tick's overdue lists
-                for wl in holding:
-                    if wl.roles and not roles & set(wl.roles):
-                        continue
-                    found = lists.setdefault((definition.id, wl.id), (definition, wl, []))
-                    found[2].append(views.summary(item, definition))
-            return [views.Worklist(workflow=d.id, workflow_title=d.title, worklist=wl.id, title=wl.title,
-                                   items=tuple(items)) for d, wl, items in lists.values()]
+        return reads.worklist(self.ws, login, self.now())
 
     def _worklists_holding(self, session: Session, item: Item, definition: Definition, actor: Actor,
                            now: dt.datetime) -> list[Worklist]:
@@ -368,9 +359,6 @@ class Engine:
         return found
 
     # -- views ------------------------------------------------------------------------------
-    def _summary(self, session: Session, item: Item) -> views.ItemSummary:
-        return views.summary(item, registry.pinned(session, item.definition_hash))
-
     def _view(self, session: Session, item: Item, definition: Definition, actor: Actor,
               now: dt.datetime) -> views.ItemView:
         allowed = guards.allowed(definition, self.subject(session, item), actor, now, delegation.acting)

@@ -60,6 +60,11 @@ def store(session: Session, definition: Definition, when: str) -> None:
                                       filename=Path(definition.path).name, stored_at=when))
 
 
+def cached(definition_hash: str) -> Definition | None:
+    """A version this process has parsed already, or None."""
+    return _parsed_by_hash.get(definition_hash)
+
+
 def pinned(session: Session, definition_hash: str) -> Definition:
     """The definition version an item is pinned to, parsed from the database (cached)."""
     cached = _parsed_by_hash.get(definition_hash)

@@ -128,7 +128,8 @@ def entry_of(events: list[Event]) -> Event | None:
 
 
 def stamp(workspace: Workspace, session: Session, item: Item, definition: Definition, transition: str,
-          from_state: str | None, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+          from_state: str | None, changes: dict[str, Any], now: dt.datetime,
+          events: list[Event] | None = None) -> dict[str, Any]:
     """The `due` an event records (empty when nothing of the definition applies); raises
     calendar_unknown inside the caller's transaction, which then changes nothing."""
     if not has_timers(definition):
@@ -140,7 +141,8 @@ def stamp(workspace: Workspace, session: Session, item: Item, definition: Defini
     if transition in (CREATE, MIGRATE) or from_state != item.state:
         entered = now
     else:
-        events = list(session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)))
+        if events is None:
+            events = list(session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)))
         entry = entry_of(events)
         entered = moment(entry.time, workspace.timezone) if entry is not None else now
     found = dues(cal, definition, item.state, item.fields, entered)

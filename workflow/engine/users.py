@@ -26,8 +26,17 @@ def acting_login(explicit: str | None) -> str:
         return "unknown"
 
 
+HELD = "gongwen_users"  # session.info: login -> User, loaded by preload (the identity map holds them weakly)
+
+
+def get_loaded(session: Session, login: str) -> User | None:
+    """A user the unit of work loaded (preload), else from the database."""
+    held = session.info.get(HELD)
+    return held[login] if held and login in held else session.get(User, login)
+
+
 def actor(session: Session, login: str) -> Actor:
-    user = session.get(User, login)
+    user = get_loaded(session, login)
     if user is None:
         raise Refused(f"unknown user {login!r}: ask an admin to run `gongwen users add {login}`",
                       reason="unknown_user")
@@ -58,6 +67,19 @@ def get(session: Session, login: str) -> User:
     return user
 
 
+def preload(session: Session, logins: set[str | None]) -> None:
+    """The users named, with their roles and active key, into the session in one query (so
+    that reading them later, by session.get, costs no statement)."""
+    from sqlalchemy.orm import joinedload
+
+    held = session.info.setdefault(HELD, {})
+    wanted = sorted(login for login in logins if login and login not in held)
+    if wanted:
+        for user in session.scalars(select(User).options(joinedload(User.roles), joinedload(User.active_keys))
+                                    .where(User.login.in_(wanted))).unique():
+            held[user.login] = user
+
+
 def all_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.login)))
 
@@ -67,8 +89,8 @@ def authenticate(session: Session, login: str, signer: Signer) -> Actor:
     on PostgreSQL, a login mapped by `gongwen db grant` acts only as its own user)."""
     found = actor(session, login)
     check_db_login(session, login)
-    registered = session.scalars(select(UserKey.fingerprint).where(
-        UserKey.login == login, UserKey.revoked_event.is_(None))).first()
+    user = get_loaded(session, login)  # loaded with its active key by preload
+    registered = next((key.fingerprint for key in user.active_keys), None) if user is not None else None
     if registered != signer.fingerprint:
         why = ("has no registered key" if registered is None else
                f"is registered with another key ({registered}); this account's is {signer.fingerprint}")

@@ -7,24 +7,56 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from workflow.canonical import canonical_json
 from workflow.store.orm import Blob
 
+PENDING = "gongwen_pending_blobs"  # session.info: sha256 -> (kind, bytes), written at commit
+
 
 def store_blob(session: Session, data: bytes, kind: str) -> str:
+    """Keep `data` under its sha256: collected in the session and written when it commits, all
+    at once (INSERT … ON CONFLICT DO NOTHING: bytes already stored, or stored meanwhile by
+    another writer, are no error)."""
     digest = hashlib.sha256(data).hexdigest()
-    # ask for the key only: session.get would load the stored bytes (autoflush covers pending rows)
-    if session.scalar(select(Blob.sha256).where(Blob.sha256 == digest)) is None:
-        session.add(Blob(sha256=digest, kind=kind, size=len(data), data=data))
+    session.info.setdefault(PENDING, {}).setdefault(digest, (kind, data))
     return digest
 
 
 def load_blob(session: Session, digest: str) -> bytes | None:
+    pending = session.info.get(PENDING, {}).get(digest)
+    if pending is not None:
+        return pending[1]
     row = session.get(Blob, digest)
     return row.data if row is not None else None
+
+
+@event.listens_for(Session, "before_commit")
+def flush_blobs(session: Session) -> None:
+    """The blobs the unit of work stored, in one statement, inside its transaction."""
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    rows = [{"sha256": digest, "kind": kind, "size": len(data), "data": data}
+            for digest, (kind, data) in pending.items()]
+    stmt: Insert
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(Blob).on_conflict_do_nothing(index_elements=["sha256"])
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(Blob).on_conflict_do_nothing(index_elements=["sha256"])
+    session.execute(stmt, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(PENDING, None)
 
 
 # -- render contexts, with their long texts stored once ------------------------------------------

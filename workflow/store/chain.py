@@ -45,7 +45,18 @@ def link(prev_hash: str, body: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
 
 
+HEAD = "gongwen_chain_head"  # session.info: the newest event's hash, when the unit of work read it
+EVENTS = "gongwen_item_events"  # session.info: item id -> its events, oldest first, as loaded and appended
+
+
+def head_query() -> Any:
+    """The newest event's hash, as a scalar subquery to read with another row (Engine.fire)."""
+    return select(Event.hash).order_by(Event.id.desc()).limit(1).scalar_subquery()
+
+
 def last_hash(session: Session) -> str:
+    if HEAD in session.info:
+        return str(session.info[HEAD] or GENESIS)
     found = session.scalars(select(Event.hash).order_by(Event.id.desc()).limit(1)).first()
     return found or GENESIS
 
@@ -67,4 +78,8 @@ def append(session: Session, event: Event, signer: Signer) -> Event:
     event.signer = signer.fingerprint
     session.add(event)
     session.flush()
+    session.info[HEAD] = event.hash  # the caller holds the lock: this is the newest event now
+    loaded = session.info.get(EVENTS, {}).get(event.item_id)
+    if loaded is not None:
+        loaded.append(event)
     return event

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, ExceptionContext
 
 WRITE_LOCK = 0x676F6E6777656E  # "gongwen"
+LOCKED_AT = "gongwen_locked_at"  # connection.info: when this write transaction took the write lock
+DB_LOGIN = "gongwen_db_login"  # session.info of a PostgreSQL write: (current_user, the gongwen user it maps to)
 BUSY_TIMEOUT = "GONGWEN_BUSY_TIMEOUT"  # seconds a write waits for another writer's lock (default 30)
 URL_FORMS = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE"
 
@@ -97,6 +101,7 @@ class Database:
             raise BadInput(f"{source}: cannot use {self.safe_url}: {exc}", reason="bad_db_url") from None
         event.listen(self.engine, "handle_error", self._handle_error)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.lock_holds: deque[float] = deque(maxlen=100_000)  # seconds each committed write held the lock
         self.read_sessions = sessionmaker(self.engine.execution_options(gongwen_read=True),
                                           expire_on_commit=False)
 
@@ -132,9 +137,15 @@ class Database:
         """A write transaction: BEGIN IMMEDIATE on SQLite, a transaction-wide advisory lock on
         PostgreSQL (event appends are a chain: one writer at a time); commit or roll back."""
         with self.sessions() as session, session.begin():
-            if not self.is_sqlite:
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+            if not self.is_sqlite:  # the lock, and who the connected login may act as (grants.check_db_login)
+                session.info[DB_LOGIN] = tuple(session.execute(text(
+                    "SELECT current_user, (SELECT login FROM db_logins WHERE db_login = current_user), "
+                    "pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK}).one())[:2]
+                session.connection().info[LOCKED_AT] = time.perf_counter()
             yield session
+            held = session.connection().info
+        if LOCKED_AT in held:  # committed: how long the write lock was held
+            self.lock_holds.append(time.perf_counter() - held.pop(LOCKED_AT))
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -260,3 +271,5 @@ def _sqlite_setup(engine: Engine, timeout: float) -> None:
     def _on_begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get("gongwen_read")
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if not read_only:
+            connection.info[LOCKED_AT] = time.perf_counter()  # the write lock is held from here

@@ -70,7 +70,9 @@ def check_db_login(session: Session, login: str) -> None:
     its gongwen user, else Refused (not_authenticated). Unmapped roles and SQLite: nothing."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    db_login, mapped = session.execute(text(
+    from workflow.store.db import DB_LOGIN
+
+    db_login, mapped = session.info.get(DB_LOGIN) or session.execute(text(  # read with the write lock
         "SELECT current_user, (SELECT login FROM db_logins WHERE db_login = current_user)")).one()
     if mapped is not None and mapped != login:
         raise Refused(f"the database login {db_login} acts only as the gongwen user {mapped}, not {login} "

@@ -51,6 +51,8 @@ class User(Base):
     created_at: Mapped[str] = mapped_column(String(40))
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role")
+    active_keys: Mapped[list["UserKey"]] = relationship(  # the registered key not revoked (one at most)
+        primaryjoin="and_(User.login == UserKey.login, UserKey.revoked_event.is_(None))", viewonly=True)
 
     @property
     def role_names(self) -> list[str]:

@@ -1,0 +1,68 @@
+"""Issue 16: the SQL a transition costs, counted (not timed). Every transition of the shipped plan
+workflow, fired in-process, runs at most 8 statements besides the transaction's own (BEGIN, the
+write lock): the item with the chain's head, its events, the users they name, the item's update,
+the event, the blobs at commit, and for 登记 the number's counter and record. An automatic step
+that follows in the same unit of work (会签完毕, 重新送签) adds only its update and its event."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import ALL_USERS, add_users, fire, plan_values
+from sqlalchemy import event
+
+from workflow.engine import countersign
+from workflow.engine.engine import Engine
+from workflow.store.workspace import init
+
+LIMIT = 8
+TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+@pytest.fixture
+def counted(tmp_path, db_url):
+    """A workspace of the shipped workflows and a list of the statements run since it was cleared."""
+    ws = init(tmp_path / "ws", db_url=db_url)
+    add_users(ws, ALL_USERS)
+    statements: list[str] = []
+
+    @event.listens_for(ws.db.engine, "before_cursor_execute")
+    def count(conn, cursor, statement, params, context, executemany):
+        text = " ".join(statement.split())
+        if not text.upper().startswith(TRANSACTION) and "pg_advisory_xact_lock" not in text:
+            statements.append(text[:90])
+
+    yield ws, Engine(ws), statements
+    ws.close()
+
+
+def test_every_plan_transition_runs_at_most_eight_statements(counted):
+    ws, engine, statements = counted
+    key = engine.create("xuming", "plan", values=plan_values(cosign_offices=["计划财务股"])).key
+    costs = {}
+
+    def step(name, action):
+        statements.clear()
+        action()
+        costs[name] = list(statements)
+
+    step("submit", lambda: fire(engine, "xuming", key, "submit"))
+    step("return", lambda: fire(engine, "zhoujie", key, "return", "请补充。"))
+    step("submit again", lambda: fire(engine, "xuming", key, "submit"))
+    step("dept_approve", lambda: fire(engine, "zhoujie", key, "dept_approve"))
+    step("to_countersign", lambda: fire(engine, "lina", key, "to_countersign"))
+    step("countersign + countersigned", lambda: countersign.record(engine, "sunhua", key, "同意", "同意。"))
+    step("approve", lambda: fire(engine, "wangqiang", key, "approve"))
+    step("revise (no body change)", lambda: fire(engine, "chenjing", key, "revise", "电话更正。",
+                                                 drafter_phone="0736-7221036"))
+    step("revise + resign", lambda: fire(engine, "chenjing", key, "revise", "抄送用全称。", cc="县人民政府办公室"))
+    step("approve again", lambda: fire(engine, "wangqiang", key, "approve"))
+    step("register", lambda: fire(engine, "chenjing", key, "register", issue_date="2025-03-10"))
+    step("print", lambda: fire(engine, "chenjing", key, "print", copies=30, proofreader="李娜", sealed_by="陈静"))
+    step("publish", lambda: fire(engine, "chenjing", key, "publish"))
+    step("archive", lambda: fire(engine, "chenjing", key, "archive", archive_no="WS·2025-Y-0001"))
+    assert engine.show("zhaomin", key).state == "archived"
+    over = {name: found for name, found in costs.items() if len(found) > LIMIT}
+    assert not over, "\n".join(f"{name}: {len(found)} statements\n  " + "\n  ".join(found)
+                               for name, found in over.items())
+    # the count does not grow with the history: the last step has the longest history of all
+    assert len(costs["archive"]) <= len(costs["dept_approve"])

@@ -1,0 +1,133 @@
+"""A unit of work's loading, and what a transition can prepare before the write lock.
+
+`events_of` reads an item's events once per unit of work (chain.append adds the ones it writes)
+with the users they name; `item_for_write` reads the item with the chain's head and whether a
+delegation to the actor is in force, in one statement.
+
+`prepare` runs first, in a read transaction: it loads the item, its events and users, and renders
+the transition's documents from the context the write will build, so that rendering (most of a
+transition's time) happens outside the write lock. Under the lock the engine reads the item and
+the head again: when the head has not moved, nothing anywhere changed (every change is an event),
+and it reuses what was loaded; the documents are taken from the cache when the context it builds
+is the same (documents/produce.py `prerendered`), else rendered again. Nothing prepared is trusted
+beyond that: guards, numbers, hashes and signatures are done under the lock as before."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import inputs
+from workflow.documents import ahead
+from workflow.documents import produce as documents
+from workflow.engine import delegation, edits, registry, users
+from workflow.errors import GongwenError, NotFound
+from workflow.store import chain
+from workflow.store.orm import Event, Item
+
+if TYPE_CHECKING:
+    from workflow.store.workspace import Workspace
+
+
+def events_of(session: Session, item: Item, *logins: str | None) -> list[Event]:
+    """The item's events, oldest first, read once per unit of work, with the users they name (and
+    `logins`) in one more query."""
+    loaded = session.info.setdefault(chain.EVENTS, {})
+    if item.id not in loaded:
+        loaded[item.id] = list(session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)))
+        users.preload(session, {item.creator, *logins, *(e.actor for e in loaded[item.id])})
+    return list(loaded[item.id])
+
+
+def item_for_write(session: Session, key: str, login: str, today: dt.date) -> tuple[Item, bool]:
+    """The item with the chain's head (kept in session.info) and whether any delegation to `login`
+    is in force today (the delegations are read only then), in one statement."""
+    inputs.check_item_key(key)
+    delegated = delegation.any_in_force(login, today)
+    for where in [Item.key == key] + ([Item.id == int(key)] if key.isdigit() else []):
+        row = session.execute(select(Item, chain.head_query(), delegated).where(where)).first()
+        if row is not None:
+            session.info[chain.HEAD] = row[1]
+            return row[0], bool(row[2])
+    raise NotFound(f"no item {key!r}")
+
+
+# item key -> its definition version, as last seen in this process: fire skips preparing a transition
+# that draws a number (its documents show the number, drawn under the lock) or that an automatic one
+# may follow (rendered under the lock in any case): the read would only add statements
+_VERSION_OF: dict[str, str] = {}
+
+
+def worth_preparing(key: str, transition_id: str) -> bool:
+    known = _VERSION_OF.get(key)
+    definition = registry.cached(known) if known is not None else None
+    tr = definition.transitions.get(transition_id) if definition is not None else None
+    if definition is None or tr is None:
+        return True
+    after = [tr.target] if tr.target else tr.sources
+    return not tr.assign and not any(t.automatic for state in after for t in definition.exits(state))
+
+
+@dataclasses.dataclass
+class Prepared:
+    head: str | None
+    version: int
+    events: list[Event]
+    users: dict[str, Any]
+
+    def reuse(self, session: Session, item: Item) -> None:
+        """Under the lock, when the head is the one read before: what was loaded is current."""
+        if session.info.get(chain.HEAD) == self.head and item.version == self.version:
+            session.info.setdefault(chain.EVENTS, {})[item.id] = list(self.events)
+            session.info.setdefault(users.HELD, {}).update(self.users)
+
+
+@dataclasses.dataclass
+class _Projected:
+    """The item as the transition will leave it, for its render context (never written)."""
+    id: int
+    key: str
+    title: str
+    state: str
+    fields: dict[str, Any]
+    numbers: dict[str, Any]
+    creator: str
+
+
+def prepare(workspace: Workspace, key: str, login: str, transition_id: str, comment: str,
+            sets: Sequence[tuple[str, Any]], now: dt.datetime) -> Prepared | None:
+    """Load, and render the documents of `transition_id` ahead of the write; None if the item
+    cannot be read (the write reports why)."""
+    try:
+        with workspace.db.read() as session:
+            session.autoflush = False  # nothing here is written
+            item, _ = item_for_write(session, key, login, now.date())
+            events = events_of(session, item, login)
+            prepared = Prepared(session.info.get(chain.HEAD), item.version, events,
+                                dict(session.info.get(users.HELD, {})))
+            definition = registry.pinned(session, item.definition_hash)
+            if len(_VERSION_OF) > 10_000:
+                _VERSION_OF.clear()
+            _VERSION_OF[item.key] = item.definition_hash
+            tr = definition.transitions.get(transition_id)
+            if (tr is None or not tr.templates or tr.assign or tr.automatic or tr.outcome_of or tr.timer
+                    or item.state not in tr.sources):
+                return prepared  # nothing to render, or a number to draw first (under the lock)
+            fields = edits.apply(definition, item, tr, sets) if sets else dict(item.fields)
+            changes = {k for k, v in fields.items() if item.fields.get(k) != v}
+            projected = _Projected(item.id, item.key, edits.title_after(definition, item.title, fields, changes),
+                                   tr.target_from(item.state), fields, dict(item.numbers), item.creator)
+            actor = users.actor(session, login)
+            context = documents.render_context(session, workspace, definition, projected, tr, actor, comment,  # type: ignore[arg-type]
+                                               now, item.state, events)
+            ahead.prerender(session, workspace, definition, projected, tr, len(events) + 1, context,  # type: ignore[arg-type]
+                            revision=item.version + 1,
+                            template_path=lambda name: documents.template_path(workspace, definition.id, name))
+            return prepared
+    except GongwenError:
+        return None
