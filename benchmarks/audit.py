@@ -3,7 +3,8 @@
 A fresh workspace (workflow.workspace.init in a temporary folder) is filled through the real
 tables with SQLAlchemy Core executemany, a transaction per 20,000 events: items of the plan
 workflow, each with ten events that follow valid transitions (create, submit, withdraw, edit,
-submit, forward, return, submit, forward, approve: the item ends in `signed`), a correct hash
+submit, return, submit, dept_approve, forward, approve: the item ends in `signed`; the 签发 records
+the hash of the signed text, as the engine's does), a correct hash
 chain (workflow.chain.body_from_row and chain.link over the JSON columns' canonical text, written
 by CanonicalJSON itself), and documents in the events' data naming a pool of stored blobs, as
 real events do.
@@ -55,6 +56,7 @@ from workflow.audit import eventlog, merkle  # noqa: E402
 from workflow.audit import verify as audit  # noqa: E402
 from workflow.audit.merkle import Checkpoint, merkle_root  # noqa: E402
 from workflow.audit.replay import replay  # noqa: E402
+from workflow.canonical import canonical_hash  # noqa: E402
 from workflow.demo.run import USERS  # noqa: E402
 from workflow.engine import registry  # noqa: E402
 from workflow.identity.keyring import KeyRing  # noqa: E402
@@ -72,15 +74,15 @@ BLOB_POOL = 500
 # (transition, from, to, actor, roles, comment, template or None)
 OWNER = ["clerk", "owner"]
 CYCLE = [
-    ("create", None, "draft", "zhangwei", OWNER, "", None),
-    ("submit", "draft", "review", "zhangwei", OWNER, "", "发文稿纸"),
-    ("withdraw", "review", "draft", "zhangwei", OWNER, "标题有误，撤回修改。", "撤回说明"),
-    ("edit", "draft", "draft", "zhangwei", OWNER, "", "修改记录"),
-    ("submit", "draft", "review", "zhangwei", OWNER, "已修改标题。", "发文稿纸"),
+    ("create", None, "draft", "xuming", OWNER, "", None),
+    ("submit", "draft", "dept_review", "xuming", OWNER, "", "发文稿纸"),
+    ("withdraw", "dept_review", "draft", "xuming", OWNER, "标题有误，撤回修改。", "撤回说明"),
+    ("edit", "draft", "draft", "xuming", OWNER, "", "修改记录"),
+    ("submit", "draft", "dept_review", "xuming", OWNER, "已修改标题。", "发文稿纸"),
+    ("return", "dept_review", "returned", "zhoujie", ["dept_head"], "第一项任务请补充量化目标。", "退回意见"),
+    ("submit", "returned", "dept_review", "xuming", OWNER, "已补充量化目标。", "发文稿纸"),
+    ("dept_approve", "dept_review", "review", "zhoujie", ["dept_head"], "同意，送办公室核稿。", None),
     ("forward", "review", "approve", "lina", ["reviewer"], "文稿规范，同意呈送签发。", "发文稿纸"),
-    ("return", "approve", "returned", "wangqiang", ["supervisor"], "第一项任务请补充量化目标。", "退回意见"),
-    ("submit", "returned", "review", "zhangwei", OWNER, "已补充量化目标。", "发文稿纸"),
-    ("forward", "review", "approve", "lina", ["reviewer"], "已按领导意见修改，同意呈送签发。", "发文稿纸"),
     ("approve", "approve", "signed", "wangqiang", ["supervisor"], "同意印发。", "发文稿纸"),
 ]
 
@@ -92,6 +94,8 @@ def canonical_text(value) -> str:
 def fill(ws, events: int) -> tuple[int, int]:
     """Items and events through the real tables; returns (items, events) written."""
     definition = registry.current(ws, "plan")
+    signing = definition.signing
+    assert signing is not None and "year" not in signing.body  # the body the created items' fields give
     when = "2025-01-02T08:00:00+08:00"
     add_users(ws, USERS)  # the admin and the users, each with a key in this run's key folder
     with ws.db.write() as session:
@@ -115,6 +119,8 @@ def fill(ws, events: int) -> tuple[int, int]:
             items, rows = [], []
             for item_id in range(start, min(start + BATCH // len(CYCLE), n_items + 1)):
                 key = f"JH-2025-{item_id:07d}"
+                title = f"某某县教育局工作要点（第{item_id}号）"
+                body_sha = canonical_hash({name: title if name == "title" else None for name in signing.body})
                 count = min(len(CYCLE), events - written)
                 if count <= 0:
                     break
@@ -135,6 +141,8 @@ def fill(ws, events: int) -> tuple[int, int]:
                                                "name": template, "sha256": doc, "size": 23276,
                                                "template": f"{template}.docx", "template_sha256": tpl}],
                                 "numbers": {}}
+                    if transition == signing.transition:  # 签发: the body hash the engine records
+                        data["body_sha256"] = body_sha
                     moment = f"2025-{1 + event_id % 12:02d}-{1 + event_id % 28:02d}T09:{event_id % 60:02d}:00+08:00"
                     body = chain.body_from_row(key, seq, transition, source, target, actor, canonical_text(roles),
                                                comment, canonical_text(changes), canonical_text(data), moment,

@@ -54,8 +54,10 @@ def step(definition: Definition, track: dict[str, Any], transition: str, from_st
          data_text: Any, seq: int) -> str | None:
     """Any other event: an outcome must match the round's count; entering a 会签 state opens a
     round with the countersigners the event records."""
-    round_: tally.Round | None = track.get("countersign")
     tr = definition.transitions.get(transition)
+    if from_state == to_state and (tr is None or not tr.outcome_of):
+        return None  # most events of a 会签 definition: no outcome, no state entered
+    round_: tally.Round | None = track.get("countersign")
     problem = None
     if tr is not None and tr.outcome_of:
         if round_ is None or round_.state != from_state:

@@ -21,18 +21,24 @@ def _loads(text: Any) -> dict[str, Any]:
 
 def step(definition: Definition, track: dict[str, Any], transition: str, to_state: str, changes: Any,
          data: Any) -> str | None:
-    """Fold one event of an item into track["body"]; what it did against the signed text, or None."""
+    """Fold one event of an item into track["body"]; what it did against the signed text, or None.
+    Cheap for most events: a definition without a `signing:` block returns at once, changes of
+    "{}" are not parsed, and the body's hash is computed only when it is compared (at a 签发, and
+    after one), once for each state of the body (kept in track["body_hash"])."""
     signing = definition.signing
     if signing is None:
         return None
-    body = track.setdefault("body", {})
-    for name, pair in _loads(changes).items():
-        if name in signing.body and isinstance(pair, list) and len(pair) == 2:
-            body[name] = pair[1]
-    now = canonical_hash({name: body.get(name) for name in signing.body})
+    if changes not in UNCHANGED:
+        body = track.get("body")
+        if body is None:
+            body = track["body"] = {}
+        for name, pair in _loads(changes).items():
+            if name in signing.body and isinstance(pair, list) and len(pair) == 2:
+                body[name] = pair[1]
+                track["body_hash"] = None
     signed, owed = track.get("signed"), track.pop("reopen_owed", False)
     if transition == signing.transition:
-        track["signed"] = now
+        now = track["signed"] = _body_hash(signing.body, track)
         if _loads(data).get("body_sha256") != now:
             return "the 签发 records a body hash that is not the hash of the text it signed"
         return None
@@ -41,10 +47,22 @@ def step(definition: Definition, track: dict[str, Any], transition: str, to_stat
         return None if owed else "reopened 签发 though the signed text had not changed"
     if owed:
         return f"the signed text changed but {signing.reopen} did not follow at once"
-    if signed is not None and now != signed:
+    if signed is not None and _body_hash(signing.body, track) != signed:
         if _loads(data).get("numbers"):
             return "a number was drawn on a text that differs from the one signed (签发)"
         reopen = definition.transitions.get(signing.reopen or "")
         if reopen is not None and to_state in reopen.sources:
             track["reopen_owed"] = True
     return None
+
+
+UNCHANGED = ("{}", b"{}")  # the stored changes of an event that changes no field
+
+
+def _body_hash(names: list[str], track: dict[str, Any]) -> str:
+    """The hash of the signed text's fields as the item's events so far leave them (cached)."""
+    found: str | None = track.get("body_hash")
+    if found is None:
+        body = track.get("body") or {}
+        found = track["body_hash"] = canonical_hash({name: body.get(name) for name in names})
+    return found

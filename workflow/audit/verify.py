@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import hashlib
 import json
 from collections.abc import Callable
@@ -60,7 +61,8 @@ class VerifyReport:
 def _scan_range(connection: Connection, bounds: tuple = (), leaves: bool = True,
                 mark: int | None = None, check: identity.EventCheck | None = None) -> eventlog.Scan:
     where = "WHERE id >= ? AND id <= ?" if bounds else ""
-    return eventlog.scan(eventlog.event_batches(connection, where, bounds, raw=True, columns=eventlog.SCAN_COLUMNS),
+    columns = eventlog.SCAN_COLUMNS if check is not None and check.signatures else eventlog.STRUCTURE_COLUMNS
+    return eventlog.scan(eventlog.event_batches(connection, where, bounds, raw=True, columns=columns),
                          leaves, mark, check)
 
 
@@ -171,6 +173,17 @@ def verify(db: Database, checkpoint: Checkpoint | None = None, workers: int | No
     events folded and compared with the users, roles and keys tables, every event's signature
     (skipped with `signatures=False`, a structural check) and claimed roles; and every item row
     against the fold of its events (audit/fold.py)."""
+    collecting = gc.isenabled()
+    gc.disable()  # what the scans send back and the folds keep lives to the end, and holds no cycle
+    try:
+        return _verify(db, checkpoint, workers, root, at, signatures)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _verify(db: Database, checkpoint: Checkpoint | None, workers: int | None, root: bool, at: str | None,
+            signatures: bool) -> VerifyReport:
     report = VerifyReport()
     problems = report.problems
     given = Checkpoint(*checkpoint) if checkpoint is not None else None  # a plain tuple too

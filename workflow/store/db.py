@@ -143,7 +143,8 @@ class Database:
                     "pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK}).one())[:2]
                 session.connection().info[LOCKED_AT] = time.perf_counter()
             yield session
-            held = session.connection().info
+            # the connection, to read how long the lock was held (none when the caller rolled back)
+            held = session.connection().info if session.in_transaction() else {}
         if LOCKED_AT in held:  # committed: how long the write lock was held
             self.lock_holds.append(time.perf_counter() - held.pop(LOCKED_AT))
 
