@@ -282,7 +282,7 @@ def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.dat
                                                         cast(list[Event], rounds.get(item_id, [])), actor):
                 holding.append(countersign.WORKLIST)  # 待会签: their opinion is awaited
             if shape.deadline:
-                holding += [wl for wl in _overdue_lists(definition, state, fields, done.get(item_id, set()))
+                holding += [wl for wl in timers.overdue_lists(definition, state, fields, done.get(item_id, set()))
                             if not wl.roles or shape.roles & set(wl.roles)]
             if not holding:
                 continue
@@ -402,22 +402,6 @@ def _memo_key(source: str, owned: bool, fields: dict[str, Any], item: dict[str, 
         else:
             values.append(_value_key(_json(item[name]) if name == "numbers" else item[name]))
     return tuple(values)
-
-
-def _overdue_lists(definition: Definition, state: str, fields: dict[str, Any],
-                   done: set[tuple[str, str]]) -> list[Worklist]:
-    """timers.worklists_of, given the 催办/督办 recorded since the item entered its state."""
-    found = []
-    for d in definition.deadlines.values():
-        if state not in d.states or d.met(fields):
-            continue
-        if (OVERDUE, d.id) in done:
-            found.append(Worklist(id=d.overdue_list, title=f"逾期未办：{d.title}", states=list(d.states),
-                                  roles=list(d.notify)))
-        if (ESCALATE, d.id) in done:
-            found.append(Worklist(id=d.escalated_list, title=f"督办（逾期已上报）：{d.title}",
-                                  states=list(d.states), roles=list(d.escalate_to)))
-    return found
 
 
 def _ids(conditions: Sequence[ColumnElement[bool] | None]) -> Any:

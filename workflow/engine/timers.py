@@ -169,9 +169,18 @@ def worklists_of(session: Session, item: Item, definition: Definition) -> list[W
         return []
     events = list(session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)))
     entry = entry_of(events)
-    done = recorded(session, item, entry.seq if entry is not None else 0)
+    return overdue_lists(definition, item.state, item.fields, set(recorded(session, item,
+                                                                            entry.seq if entry is not None else 0)))
+
+
+def overdue_lists(definition: Definition, state: str, fields: dict[str, Any],
+                  done: set[tuple[str, str]]) -> list[Worklist]:
+    """The overdue worklists of an item in `state`, given the (催办 | 督办, deadline id) recorded
+    since it entered it."""
     found = []
-    for d in deadlines:
+    for d in definition.deadlines.values():
+        if state not in d.states or d.met(fields):
+            continue
         if (OVERDUE, d.id) in done:
             found.append(Worklist(id=d.overdue_list, title=f"逾期未办：{d.title}", states=list(d.states),
                                   roles=list(d.notify)))
