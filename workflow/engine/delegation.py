@@ -104,10 +104,12 @@ def in_force(session: Session, login: str, today: dt.date) -> tuple[Grant, ...]:
     return tuple(grants)
 
 
-def any_in_force(login: str, today: dt.date) -> Any:
-    """Whether a delegation to `login` is in force on `today`, as a scalar subquery."""
-    day = today.isoformat()
-    return select(Delegation.id).where(Delegation.delegate == login, Delegation.ended_event.is_(None),
+def any_in_force() -> Any:
+    """Whether a delegation to the bound `login` is in force on the bound `day` (ISO), as EXISTS."""
+    from sqlalchemy import bindparam
+
+    day: Any = bindparam("day")
+    return select(Delegation.id).where(Delegation.delegate == bindparam("login"), Delegation.ended_event.is_(None),
                                        Delegation.starts <= day, Delegation.ends >= day).exists()
 
 

@@ -240,11 +240,13 @@ class Engine:
         earlier = self.events_of(session, item)
         seq = len(earlier) + 1
         extra = attach(session, item) if attach else {}  # the returned form: its date goes on the filed 稿纸
+        opens = item.state != from_state and countersign.spec_of(definition, item.state) is not None
         context = documents.render_context(session, self.ws, definition, item, tr, actor, comment, now,
-                                           from_state, earlier, returned=extra.get("form"))
+                                           from_state, earlier, returned=extra.get("form")) \
+            if tr.templates or opens else {}  # nothing to render: no context to build
         produced = documents.render_transition(session, self.ws, definition, item, tr, seq, context,
                                                out.blobs, revision=item.version)
-        if item.state != from_state and countersign.spec_of(definition, item.state):  # 会签 opens: who signs
+        if opens:  # 会签 opens: who signs
             extra = {**extra, "countersign": countersign.on_entry(session, definition, item.state, fields)}
             produced += countersign.render_forms(session, self, definition, item, seq, context,
                                                  extra["countersign"], out.blobs)

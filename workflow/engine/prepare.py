@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workflow import inputs
@@ -44,13 +44,23 @@ def events_of(session: Session, item: Item, *logins: str | None) -> list[Event]:
     return list(loaded[item.id])
 
 
+_ITEM_FOR_WRITE: dict[str, Any] = {}  # the statements, built once (by key, by id)
+
+
+def _item_statement(by: str) -> Any:
+    if by not in _ITEM_FOR_WRITE:
+        where = Item.key == bindparam("key") if by == "key" else Item.id == bindparam("id")
+        _ITEM_FOR_WRITE[by] = select(Item, chain.head_query(), delegation.any_in_force()).where(where)
+    return _ITEM_FOR_WRITE[by]
+
+
 def item_for_write(session: Session, key: str, login: str, today: dt.date) -> tuple[Item, bool]:
     """The item with the chain's head (kept in session.info) and whether any delegation to `login`
     is in force today (the delegations are read only then), in one statement."""
     inputs.check_item_key(key)
-    delegated = delegation.any_in_force(login, today)
-    for where in [Item.key == key] + ([Item.id == int(key)] if key.isdigit() else []):
-        row = session.execute(select(Item, chain.head_query(), delegated).where(where)).first()
+    found = {"login": login, "day": today.isoformat()}
+    for by, value in [("key", key)] + ([("id", int(key))] if key.isdigit() else []):
+        row = session.execute(_item_statement(by), {**found, by: value}).first()
         if row is not None:
             session.info[chain.HEAD] = row[1]
             return row[0], bool(row[2])
@@ -70,7 +80,8 @@ def worth_preparing(key: str, transition_id: str) -> bool:
     if definition is None or tr is None:
         return True
     after = [tr.target] if tr.target else tr.sources
-    return not tr.assign and not any(t.automatic for state in after for t in definition.exits(state))
+    return bool(tr.templates) and not tr.assign and not any(t.automatic for state in after
+                                                            for t in definition.exits(state))
 
 
 @dataclasses.dataclass
