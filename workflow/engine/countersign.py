@@ -15,7 +15,7 @@ from workflow.definition import tally
 from workflow.definition.countersign import role_of_choice
 from workflow.definition.model import AGREE, COUNTERSIGN, DISAGREE, CountersignSpec, Definition, Worklist
 from workflow.documents import produce as documents
-from workflow.engine import delegation, registry, users, views
+from workflow.engine import delegation, users, views
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Refused
 from workflow.store.orm import Item, User
@@ -134,15 +134,10 @@ def record(engine: Engine, login: str, key: str, decision: str, opinion: str = "
     out = documents.Rendered()
     try:
         with engine.db.write() as session:
-            item, delegated = engine.item_for_write(session, key, login, now.date())
-            if expected_version is not None and item.version != expected_version:
-                raise engine._conflict(session, item, expected_version)
-            documents.check_writable(engine.ws, item.key)
-            definition = registry.pinned(session, item.definition_hash)
-            events = engine.events_of(session, item, login, entered_by)  # and the users they name
-            actor, clerk = engine._acting(session, login, entered_by, signer)  # 代录 from a returned 会签单 too
-            if delegated:
-                actor = delegation.with_grants(session, actor, now)  # an office's 会签 may be delegated too
+            # 代录 from a returned 会签单 too; an office's 会签 may be delegated
+            item, definition, actor, clerk = engine._open(session, key, login, entered_by, signer, now,
+                                                          expected_version)
+            events = engine.events_of(session, item)
             round_ = tally.open_round(definition, item.state, events)
             if round_ is None:
                 raise Refused(f"{item.key} is in {item.state} ({definition.state_title(item.state)}), where no "

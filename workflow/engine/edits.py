@@ -45,11 +45,11 @@ def apply(definition: Definition, item: Item, tr: Transition, sets: Sequence[tup
     return fields
 
 
-def check_unit(definition: Definition, tr_id: str, actor: Actor, before: dict[str, Any], after: dict[str, Any]) -> None:
-    """A user of a unit acts only on that unit's items, as they were and as they would be."""
-    for fields in (before, after):
-        if refusal := guards.unit_refusal(definition, tr_id, actor, fields):
-            raise refusal
+def check_unit(definition: Definition, tr_id: str, actor: Actor, fields: dict[str, Any]) -> None:
+    """A user of a unit acts only on that unit's items (guards.check looks at the item as it will
+    be; this, at it as it is, and at a new item's fields)."""
+    if refusal := guards.unit_refusal(definition, tr_id, actor, fields):
+        raise refusal
 
 
 def title_after(definition: Definition, title: str, fields: dict[str, Any], changed: set[str]) -> str:

@@ -125,7 +125,7 @@ class Engine:
             for role, name in definition.role_units.items():  # a school's user applies for their school
                 if role in actor.roles and actor.unit and fields.get(name) in (None, ""):
                     fields[name] = definition.fields[name].parse(actor.unit)
-            edits.check_unit(definition, CREATE, actor, {}, fields)
+            edits.check_unit(definition, CREATE, actor, fields)
             fields = {n: fields[n] for n in definition.fields if n in fields}  # schema order
             if title:
                 if "title" in definition.fields:
@@ -164,19 +164,8 @@ class Engine:
             if attach is None and entered_by is None and prepare.worth_preparing(key, transition_id) else None
         try:
             with self.db.write() as session:
-                item, delegated = self.item_for_write(session, key, login, now.date())
-                if ready is not None:
-                    ready.reuse(session, item)
-                if expected_version is None:
-                    expected_version = item.version
-                if item.version != expected_version:
-                    raise self._conflict(session, item, expected_version)
-                documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
-                definition = registry.pinned(session, item.definition_hash)
-                self.events_of(session, item, login, entered_by)  # and the users they name, the actor too
-                actor, clerk = self._acting(session, login, entered_by, signer)
-                if delegated:
-                    actor = delegation.with_grants(session, actor, now)  # the delegations to them in force
+                item, definition, actor, clerk = self._open(session, key, login, entered_by, signer, now,
+                                                            expected_version, ready)
                 tr = definition.transitions.get(transition_id)
                 if tr is None or tr.automatic or tr.outcome_of or tr.timer:
                     exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(item.state)
@@ -194,6 +183,25 @@ class Engine:
                 item = self.get_item(session, key)
                 raise self._conflict(session, item, expected_version or item.version) from None
         return self._write_files(view, transition_id, out)
+
+    def _open(self, session: Session, key: str, login: str, entered_by: str | None, signer: Signer,
+              now: dt.datetime, expected_version: int | None, ready: prepare.Prepared | None = None
+              ) -> tuple[Item, Definition, Actor, Actor]:
+        """Under the write lock: the item (refused as stale unless at `expected_version`, when given),
+        its definition, who acts and who signs (with the delegations to the actor in force), its
+        events and the users they name loaded once, or taken from what `ready` loaded before."""
+        item, delegated = self.item_for_write(session, key, login, now.date())
+        if ready is not None:
+            ready.reuse(session, item)
+        if expected_version is not None and item.version != expected_version:
+            raise self._conflict(session, item, expected_version)
+        documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
+        definition = registry.pinned(session, item.definition_hash)
+        self.events_of(session, item, login, entered_by)  # and the users they name, the actor too
+        actor, clerk = self._acting(session, login, entered_by, signer)
+        if delegated:
+            actor = delegation.with_grants(session, actor, now)  # the delegations to them in force
+        return item, definition, actor, clerk
 
     @staticmethod
     def _acting(session: Session, login: str, entered_by: str | None, signer: Signer) -> tuple[Actor, Actor]:
@@ -221,8 +229,8 @@ class Engine:
             fields = edits.apply(definition, item, tr, sets)
         subject = self.subject(session, item, fields)
         actor = delegation.acting(tr, actor, item.creator)  # a delegate acts on the principal's behalf
-        guards.check(definition, tr, subject, actor, comment, now)
-        edits.check_unit(definition, tr.id, actor, item.fields, fields)
+        guards.check(definition, tr, subject, actor, comment, now)  # the unit of the item as it will be, too
+        edits.check_unit(definition, tr.id, actor, item.fields)  # and as it was
         issuer = self.ws.issuer(tr.issuer)
         assigned = {}
         for number_id in tr.assign:
