@@ -31,6 +31,8 @@ import pytest
 import yaml
 from helpers import DEMO_END, NOW, REPO, gongwen_command, plan_values, run_cli, snapshot
 
+from workflow.store.migrate import HEAD
+
 SQLITE_TRANSIENT = {"gongwen.db-wal", "gongwen.db-shm"}
 
 
@@ -277,8 +279,8 @@ def test_a_missing_database_file_is_named_and_not_made(ws):
 
 @pytest.mark.parametrize("found, reason, says", [
     ("0002", "schema_old",
-     "the database schema is at revision 0002, this gongwen needs 0005: run `gongwen db upgrade`"),
-    ("0009", "schema_newer", "newer than this gongwen's (0005)"),
+     f"the database schema is at revision 0002, this gongwen needs {HEAD}: run `gongwen db upgrade`"),
+    ("0009", "schema_newer", f"newer than this gongwen's ({HEAD})"),
     ("abc123", "damaged_db", "is not a gongwen database or is damaged (unknown schema revision 'abc123')"),
 ])
 def test_only_an_older_valid_schema_says_upgrade(ws, found, reason, says):

@@ -155,6 +155,30 @@ def test_worklist_is_the_same_as_reading_every_history(workspace, engine, mixed)
     assert mixed["publicity_2025-03-20"] not in chenjing["to_publish"]
 
 
+def test_a_page_of_each_worklist_is_its_first_items_with_the_total(workspace, engine, mixed):
+    """With a limit, each list holds its first `limit` items by id and the number it holds in
+    all; the lists and their order are those of the whole worklist. Lists without a row to read
+    are counted in SQL (the index ix_items_worklist), the others evaluated row by row."""
+    more = [plan_item(engine, to="signed") for _ in range(3)] + [plan_item(engine, "xuming") for _ in range(2)]
+    assert more
+    checked = 0
+    for login in LOGINS:
+        try:
+            whole = reads.worklist(workspace, login, engine.now())
+        except Refused:
+            continue
+        for limit in (1, 2):
+            paged = reads.worklist(workspace, login, engine.now(), limit=limit)
+            assert [(wl.workflow, wl.worklist) for wl in paged] == [(wl.workflow, wl.worklist) for wl in whole]
+            for page, every in zip(paged, whole):
+                assert page.items == every.items[:limit], (login, every.worklist)
+                assert page.total == len(every.items), (login, every.worklist)
+                checked += page.total > limit
+    assert checked >= 3  # lists longer than a page: counted, not read
+    with pytest.raises(BadInput):
+        reads.worklist(workspace, "chenjing", engine.now(), limit=0)
+
+
 def test_an_unknown_user_is_refused(workspace, engine):
     for call in (lambda: reads.worklist(workspace, "nobody", engine.now()),
                  lambda: reads.list_items(workspace, "nobody")):
@@ -208,6 +232,22 @@ def test_list_command_pages(gw, engine):
                 ["--page", "2", "--offset", "1"], ["--all", "--limit", "3"]):
         result = gw("--as", "zhaomin", "list", *bad)
         assert result.exit_code == 2, (bad, result.output)
+
+
+def test_worklist_command_pages(gw, engine):
+    drafts = [plan_item(engine) for _ in range(4)]
+    import json
+
+    shown = json.loads(gw("--json", "--as", "zhangwei", "worklist", "--limit", "3").stdout)
+    lists = {wl["worklist"]: wl for wl in shown["worklists"]}
+    assert [i["key"] for i in lists["drafts"]["items"]] == drafts[:3] and lists["drafts"]["total"] == 4
+    assert shown["limit"] == 3
+    shown = json.loads(gw("--json", "--as", "zhangwei", "worklist", "--all").stdout)
+    assert [i["key"] for i in shown["worklists"][0]["items"]] == drafts and shown["limit"] is None
+    text = gw("--as", "zhangwei", "worklist", "--limit", "3").stdout
+    assert "(4)" in text and "showing 1–3 of 4; all: --all" in text
+    for bad in (["--limit", "0"], ["--all", "--limit", "3"]):
+        assert gw("--as", "zhangwei", "worklist", *bad).exit_code == 2, bad
 
 
 # -- statements: as many for 60 items as for 10 -----------------------------------------------------

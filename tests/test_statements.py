@@ -66,3 +66,25 @@ def test_every_plan_transition_runs_at_most_eight_statements(counted):
                                for name, found in over.items())
     # the count does not grow with the history: the last step has the longest history of all
     assert len(costs["archive"]) <= len(costs["dept_approve"])
+
+
+def test_each_document_is_rendered_once(counted, monkeypatch):
+    """An approval form is rendered once (its token goes in after its fixed content is hashed, not
+    by a second rendering), and a document prepared before the write lock is not rendered again."""
+    from workflow.documents.renderer import CompiledTemplate
+
+    ws, engine, _ = counted
+    rendered: list[str] = []
+    render_parts = CompiledTemplate.render_parts
+
+    def counting(self, context):
+        rendered.append(self.name)
+        return render_parts(self, context)
+
+    monkeypatch.setattr(CompiledTemplate, "render_parts", counting)
+    key = engine.create("xuming", "plan", values=plan_values(cosign_offices=None)).key
+    for login, transition in [("xuming", "submit"), ("zhoujie", "dept_approve"), ("lina", "forward")]:
+        rendered.clear()
+        view = fire(engine, login, key, transition)
+        assert len(rendered) == len(view.documents), (transition, rendered, view.documents)
+    assert rendered == ["plan/发文稿纸.docx"]  # forward's: the 签发 form, with its token, rendered once

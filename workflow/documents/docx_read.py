@@ -27,8 +27,13 @@ def norm(text: str) -> str:
 def body(blob: bytes) -> etree._Element:
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
         document = archive.read("word/document.xml")
-    return etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True,
-                                                      huge_tree=True)).find(f"{W}body")
+    return body_of(document)
+
+
+def body_of(document_xml: bytes) -> etree._Element:
+    """The w:body of a word/document.xml."""
+    return etree.fromstring(document_xml, etree.XMLParser(resolve_entities=False, no_network=True,
+                                                          huge_tree=True)).find(f"{W}body")
 
 
 def text(element: etree._Element, decisions: bool = False) -> str:

@@ -19,6 +19,9 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from lxml import etree
+from markupsafe import escape
+
 from workflow.documents import docx_read
 from workflow.documents.docx_read import W
 
@@ -63,21 +66,46 @@ def sign(secret: bytes, key: str, revision: int, seq: int, content: str, party: 
     return Token(key, revision, seq, content, mac_for(secret, key, revision, seq, content, party), party)
 
 
+# what the form's code and token are rendered as at first: ASCII that no escaping changes and no
+# template text holds; the parts are then hashed without them and given the real ones
+_MARKS = {"code": b"GWFORMCODE9C1E5A7F", "token": b"GWFORMTOKEN9C1E5A7F"}
+
+
 def render_form(compiled: CompiledTemplate, context: dict, secret: bytes, key: str, revision: int, seq: int,
                 spec: FormSpec, party: str = "") -> tuple[bytes, dict]:
-    """Render the form twice: once to learn its fixed content, once with the token in it.
-    Returns the bytes and the context they were rendered from."""
-    placeholder = {"id": form_id(key, seq, party), "code": "", "token": ""}
-    first = compiled.render({**context, "form": placeholder})
-    token = sign(secret, key, revision, seq, fixed_content_hash(first, spec), party)
+    """Render the form once, with marks where its code and token go: its fixed content is hashed
+    from the parts with the marks empty (as the form reads without a token), then the marks are
+    replaced by the token signed for that content, escaped as the template would have escaped it.
+    Returns the bytes and the context they are the rendering of."""
+    placeholder = {"id": form_id(key, seq, party), **{name: mark.decode() for name, mark in _MARKS.items()}}
+    parts = compiled.render_parts({**context, "form": placeholder})
+    blank = {name: _replace(data, {}) for name, data in parts.items()}
+    token = sign(secret, key, revision, seq, fixed_content_hash_of(blank["word/document.xml"], spec), party)
     final_context = {**context, "form": token.as_context()}
-    return compiled.render(final_context), final_context
+    given = {name: str(escape(value)).encode() for name, value in final_context["form"].items() if name in _MARKS}
+    return compiled.assemble({name: _replace(data, given) for name, data in parts.items()}), final_context
+
+
+def _replace(data: bytes, values: dict[str, bytes]) -> bytes:
+    for name, mark in _MARKS.items():
+        if mark in data:
+            data = data.replace(mark, values.get(name, b""))
+    return data
 
 
 def fixed_content_hash(blob: bytes, spec: FormSpec) -> str:
-    """sha256 over the form's content a supervisor must not change."""
+    """sha256 over the form's content a supervisor must not change (of a .docx)."""
+    return _content_hash(docx_read.body(blob), spec)
+
+
+def fixed_content_hash_of(document_xml: bytes, spec: FormSpec) -> str:
+    """fixed_content_hash of a form's word/document.xml."""
+    return _content_hash(docx_read.body_of(document_xml), spec)
+
+
+def _content_hash(body: etree._Element, spec: FormSpec) -> str:
     pieces = []
-    for element in docx_read.body(blob):
+    for element in body:
         if element.tag == f"{W}p":
             text = docx_read.norm(docx_read.text(element))
             if text and not text.startswith("校验码"):

@@ -137,6 +137,10 @@ class CompiledTemplate:
         return names - set(env.globals)
 
     def render(self, context: dict) -> bytes:
+        return self.assemble(self.render_parts(context))
+
+    def render_parts(self, context: dict) -> dict[str, bytes]:
+        """The parts the context changes (the templated ones, and any an image changes), by name."""
         from workflow.definition.sandbox import bounded
 
         state = _RenderState(self)
@@ -147,6 +151,10 @@ class CompiledTemplate:
         finally:
             _current_render.reset(token)
         rendered.update(state.changed_members())
+        return rendered
+
+    def assemble(self, rendered: dict[str, bytes]) -> bytes:
+        """The .docx of the rendered parts and the template's fixed ones, in the template's order."""
         members = []
         for name in self.order + sorted(n for n in rendered if n not in self.order):
             members.append(zipraw.deflate(name, rendered[name]) if name in rendered else self.fixed[name])

@@ -27,6 +27,7 @@ from workflow.documents import ahead
 from workflow.documents import produce as documents
 from workflow.engine import delegation, edits, registry, users
 from workflow.errors import GongwenError, NotFound
+from workflow.i18n import Msg
 from workflow.store import chain
 from workflow.store.orm import Event, Item
 
@@ -64,12 +65,13 @@ def item_for_write(session: Session, key: str, login: str, today: dt.date) -> tu
         if row is not None:
             session.info[chain.HEAD] = row[1]
             return row[0], bool(row[2])
-    raise NotFound(f"no item {key!r}")
+    raise NotFound(Msg("no item {key!r}", key=key))
 
 
 # item key -> its definition version, as last seen in this process: fire skips preparing a transition
 # that draws a number (its documents show the number, drawn under the lock) or that an automatic one
-# may follow (rendered under the lock in any case): the read would only add statements
+# may follow (rendered under the lock in any case): the read would add statements for little. Any
+# other is prepared, with documents or without: the loading moves out of the lock.
 _VERSION_OF: dict[str, str] = {}
 
 
@@ -80,8 +82,7 @@ def worth_preparing(key: str, transition_id: str) -> bool:
     if definition is None or tr is None:
         return True
     after = [tr.target] if tr.target else tr.sources
-    return bool(tr.templates) and not tr.assign and not any(t.automatic for state in after
-                                                            for t in definition.exits(state))
+    return not tr.assign and not any(t.automatic for state in after for t in definition.exits(state))
 
 
 @dataclasses.dataclass
@@ -91,11 +92,14 @@ class Prepared:
     events: list[Event]
     users: dict[str, Any]
 
-    def reuse(self, session: Session, item: Item) -> None:
-        """Under the lock, when the head is the one read before: what was loaded is current."""
+    def reuse(self, session: Session, item: Item) -> bool:
+        """Under the lock, when the head is the one read before: what was loaded is current (and
+        the item's document folder was found writable); whether it was."""
         if session.info.get(chain.HEAD) == self.head and item.version == self.version:
             session.info.setdefault(chain.EVENTS, {})[item.id] = list(self.events)
             session.info.setdefault(users.HELD, {}).update(self.users)
+            return True
+        return False
 
 
 @dataclasses.dataclass
@@ -118,6 +122,7 @@ def prepare(workspace: Workspace, key: str, login: str, transition_id: str, comm
         with workspace.db.read() as session:
             session.autoflush = False  # nothing here is written
             item, _ = item_for_write(session, key, login, now.date())
+            documents.check_writable(workspace, item.key)  # a folder that takes no files: the write says so
             events = events_of(session, item, login)
             prepared = Prepared(session.info.get(chain.HEAD), item.version, events,
                                 dict(session.info.get(users.HELD, {})))

@@ -1,8 +1,7 @@
-"""The read paths over many items, `list` and `worklist`, in a number of statements that does not
-grow with the number of items: Core rows of the columns needed (never ORM objects, never whole
-histories), filtered in SQL, with cyclic garbage collection off while the rows become objects.
-
-`list_items`: one page of summaries (LIMIT/OFFSET, ordered by id) and the total (one COUNT).
+"""The read paths over many items, `list` (engine/listing.py, re-exported here) and `worklist`, in
+a number of statements that does not grow with the number of items: Core rows of the columns
+needed (never ORM objects, never whole histories), filtered in SQL, with cyclic garbage collection
+off while the rows become objects.
 
 `worklist`: from the definitions in use (the distinct definition_hash of the items: few, parsed
 once and cached by registry.pinned), the (definition, state) pairs that can hold a worklist this
@@ -13,29 +12,40 @@ items; a worklist's `when` is evaluated on the row (a guard's Subject without pa
 on them, each kind in one statement over every candidate at once: the 会签 rounds of the items in
 a 会签 state, the 催办/督办 recorded by `gongwen tick` since the item entered its state, and, for a
 `when` that reads `item.body_changed`, the 签发 events. The result is the same lists, items and
-order as evaluating every item in turn (the order the lists are first met, items by id).
+order as evaluating every item in turn (the order the lists are first met, items by id). With a
+limit, each list holds its first items and its total: a group of items whose lists need no row
+read is counted from the index ix_items_worklist and only its first items are read; and a `when`
+that reads named fields gets those fields alone from SQL, not the whole form.
 
 Over 400 lines: the worklist's plan, its fold over the rows and the batched event reads are one
 algorithm that must stay equal to the per-item one (tests/test_read_paths.py checks them)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Text, and_, case, func, null, or_, select, type_coerce
+from sqlalchemy import Text, and_, case, func, null, or_, select, type_coerce, union_all
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased
 
 from workflow.definition import expressions
 from workflow.definition.model import CREATE, ESCALATE, MIGRATE, OVERDUE, Definition, Worklist
-from workflow.engine import countersign, delegation, edits, guards, registry, timers, users, views
-from workflow.errors import BadInput
+from workflow.engine import countersign, delegation, edits, guards, registry, timers, users, views, visibility
+from workflow.engine.listing import (  # noqa: F401 (list_page, list_items, ItemPage: re-exported)
+    SUMMARY_COLUMNS,
+    ItemPage,
+    Search,
+    bulk_scan,
+    check_page,
+    json_value,
+    list_items,
+    list_page,
+)
 from workflow.store.orm import Event, Item
 
 if TYPE_CHECKING:
@@ -43,91 +53,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from workflow.store.workspace import Workspace
-
-# what an ItemSummary shows (views.summary) and the item's definition version, then its numbers as
-# stored (JSON text on SQLite, parsed by _json only when not "{}")
-SUMMARY_COLUMNS = (Item.id, Item.key, Item.workflow_id, Item.definition_hash, Item.title, Item.state,
-                   Item.version, Item.creator, Item.updated_at, Item.updated_by,
-                   type_coerce(Item.numbers, Text).label("numbers"))
-
-
-@contextlib.contextmanager
-def bulk_scan() -> Iterator[None]:
-    """No cyclic garbage collection while many rows become objects (it would run every few
-    hundred allocations and walk them all each time); the previous setting is restored."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-# -- list ------------------------------------------------------------------------------------------
-class ItemPage(list[views.ItemSummary]):
-    """A page of `gongwen list`: the summaries (a list, as Engine.list_items always returned),
-    the number of items matching (`total`) and the page asked for (`limit` None: all)."""
-
-    def __init__(self, items: Sequence[views.ItemSummary], total: int, limit: int | None, offset: int) -> None:
-        super().__init__(items)
-        self.total = total
-        self.limit = limit
-        self.offset = offset
-
-
-def check_page(limit: int | None, offset: int) -> None:
-    """BadInput bad_value for a limit below 1 or an offset below 0 (the command refuses them first)."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise BadInput(f"a page holds at least 1 item, not {limit!r}", reason="bad_value")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise BadInput(f"an offset is 0 or more, not {offset!r}", reason="bad_value")
-
-
-def list_items(workspace: Workspace, login: str, workflow: str | None = None, state: str | None = None,
-               mine: bool = False, limit: int | None = None, offset: int = 0) -> tuple[list[views.ItemSummary], int]:
-    """(the summaries of the items matching, ordered by id, `offset` of them skipped and at most
-    `limit`; how many match in all). An unknown user is refused (unknown_user)."""
-    check_page(limit, offset)
-    with workspace.db.read() as session:
-        actor = users.actor(session, login)
-        where: list[ColumnElement[bool]] = []
-        if workflow:
-            where.append(Item.workflow_id == workflow)
-        if state:
-            where.append(Item.state == state)
-        if mine:
-            where.append(Item.creator == actor.login)
-        paged = limit is not None or offset > 0
-        total = int(session.scalar(select(func.count()).select_from(Item).where(*where)) or 0) if paged else -1
-        if paged and offset >= total:
-            return [], total
-        stmt = select(*SUMMARY_COLUMNS).where(*where).order_by(Item.id)
-        if offset:
-            stmt = stmt.offset(offset)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        found = []
-        titles: dict[tuple[str, str], tuple[str, str]] = {}
-        summary_of = views.ItemSummary
-        with bulk_scan():
-            for item_id, key, workflow_id, definition_hash, title, at, version, creator, updated_at, updated_by, \
-                    numbers in session.connection().execute(stmt):
-                named = titles.get((definition_hash, at))
-                if named is None:
-                    definition = registry.pinned(session, definition_hash)
-                    named = titles[(definition_hash, at)] = (definition.title, definition.state_title(at))
-                found.append(summary_of(item_id, key, workflow_id, named[0], title, at, named[1], version, creator,
-                                        updated_at, updated_by, _json(numbers)))
-        return found, (total if paged else len(found))
-
-
-def list_page(workspace: Workspace, login: str, workflow: str | None = None, state: str | None = None,
-              mine: bool = False, limit: int | None = None, offset: int = 0) -> ItemPage:
-    """list_items as an ItemPage (what Engine.list_items returns)."""
-    found, total = list_items(workspace, login, workflow, state, mine, limit, offset)
-    return ItemPage(found, total, limit, offset)
-
 
 # -- worklist ----------------------------------------------------------------------------------------
 @dataclass
@@ -142,6 +67,7 @@ class _Plan:
     deadline: set[str] = field(default_factory=set)  # states of a deadline whose 督办 lists the actor sees
     body: set[str] = field(default_factory=set)  # states of a list whose `when` reads item.body_changed
     fields: set[str] = field(default_factory=set)  # states whose items' fields are read (`when`, deadline, unit)
+    names: set[str] | None = field(default_factory=set)  # the fields read there (None: some read them whole)
 
     @property
     def hash(self) -> str:
@@ -156,6 +82,13 @@ class _Plan:
         if not parts:
             return None
         return and_(Item.definition_hash == self.hash, or_(*parts) if len(parts) > 1 else parts[0])
+
+    def read(self, reads: tuple[tuple[str, str], ...] | None) -> None:
+        """Note the fields something reads (reads_of; None: the whole of them)."""
+        if reads is None:
+            self.names = None
+        elif self.names is not None:
+            self.names.update(name for kind, name in reads if kind == "fields")
 
     def among(self, states: set[str]) -> ColumnElement[bool] | None:
         return and_(Item.definition_hash == self.hash, Item.state.in_(sorted(states))) if states else None
@@ -180,8 +113,10 @@ def _plan(definition: Definition, actor: guards.Actor, base: set[str]) -> _Plan:
     for wl in definition.worklists.values():
         if add(wl.roles, wl.states) and wl.when:
             plan.fields.update(wl.states)
+            plan.read(reads_of(wl.when))
             if "body_changed" in wl.when and definition.signing is not None:
                 plan.body.update(wl.states)
+                plan.names = None  # the body hash reads the signed fields
     signs_as = {actor.login} | {g.principal for g in actor.delegations}
     for state_id, st in definition.states.items():  # 待会签: only where the actor may countersign at all
         spec = st.countersign
@@ -195,15 +130,22 @@ def _plan(definition: Definition, actor: guards.Actor, base: set[str]) -> _Plan:
         lists = [d.notify] + ([d.escalate_to] if d.escalate_after or d.escalate_to else [])
         if any([add(roles, d.states) for roles in lists]):
             plan.deadline.update(d.states)
+            plan.read((("fields", d.met_by),) if d.met_by else ())
     plan.fields |= plan.deadline
     if actor.unit and any(role in actor.roles for role in definition.role_units):
         plan.fields |= plan.every | plan.own  # another unit's item is refused on its unit field
+        plan.read(tuple(("fields", name) for name in definition.role_units.values()))
     return plan
 
 
-def worklist(workspace: Workspace, login: str, now: dt.datetime) -> list[views.Worklist]:
+def worklist(workspace: Workspace, login: str, now: dt.datetime, limit: int | None = None) -> list[views.Worklist]:
     """The worklists holding something for this user, in the order they are first met (items by
-    id), each with its items by id (Engine.worklist)."""
+    id), each with its items by id: all of them, or the first `limit` with the total on the list.
+
+    With a limit, the items of a (definition, state, created by the actor or not) group whose
+    lists need no row read (no `when`, 会签, deadline or unit: shape.simple) are counted in SQL
+    and only the first `limit` of them read; the others are read and evaluated as without one."""
+    check_page(limit, 0)
     with workspace.db.read() as session:
         actor = delegation.with_grants(session, users.actor(session, login), now)
         base = set(actor.roles) | delegation.delegated_roles(actor)
@@ -212,39 +154,80 @@ def worklist(workspace: Workspace, login: str, now: dt.datetime) -> list[views.W
         wanted = [c for c in (p.candidates(actor.login) for p in plans.values()) if c is not None]
         if not wanted:
             return []
+        if hidden := visibility.visible(session, actor):  # 密级: what the actor may not see is on no list
+            wanted = [and_(or_(*wanted), *hidden)]
         with bulk_scan():
-            # fields and numbers as stored (text on SQLite), parsed only where a row needs them
-            needing = [c for c in (p.among(p.fields) for p in plans.values()) if c is not None]
-            fields = case((or_(*needing), type_coerce(Item.fields, Text)), else_=null()) if needing else null()
-            rows = session.connection().execute(
-                select(*SUMMARY_COLUMNS, fields.label("fields")).where(or_(*wanted)).order_by(Item.id)).all()
+            shapes: dict[tuple[str, str, bool], _Shape] = {}
+            counted: dict[tuple[str, str, bool], int] = {}  # simple groups: their size, counted in SQL
+            if limit is not None:
+                owned = case((Item.creator == actor.login, 1), else_=0)
+                for definition_hash, state, mine, size in session.connection().execute(
+                        select(Item.definition_hash, Item.state, owned, func.count()).where(or_(*wanted))
+                        .group_by(Item.definition_hash, Item.state, owned)):
+                    group = (definition_hash, state, bool(mine))
+                    shape = shapes[group] = _shape(plans[definition_hash], state,
+                                                   base | ({"owner"} if mine else set()), actor)
+                    if shape.simple:
+                        counted[group] = int(size)
+            names, columns = _field_columns(session, plans)
+            if counted:
+                def in_group(group: tuple[str, str, bool]) -> ColumnElement[bool]:
+                    mine = Item.creator == actor.login
+                    return and_(Item.definition_hash == group[0], Item.state == group[1], mine if group[2] else ~mine)
+
+                others = [in_group(g) for g in shapes if g not in counted]
+                read = session.connection().execute(
+                    select(*columns).where(or_(*others)).order_by(Item.id)).all() if others else []
+                firsts = union_all(*[select(*columns).where(in_group(g)).order_by(Item.id).limit(limit)
+                                     .subquery().select() for g in counted])
+                rows: Sequence[Any] = sorted([*read, *session.connection().execute(firsts)], key=lambda row: row[0])
+            else:
+                rows = session.connection().execute(select(*columns).where(or_(*wanted)).order_by(Item.id)).all()
             rounds = _events_by_item(session, [p.among(p.cosign) for p in plans.values()],
                                      to_states={s for p in plans.values() for s in p.cosign})
             signed = _signing_events(session, plans)
             done = _recorded(session, [p.among(p.deadline) for p in plans.values()])
-            return _fold(workspace, actor, base, now, plans, rows, rounds, signed, done)
+            return _fold(workspace, actor, base, now, plans, rows, names, rounds, signed, done, shapes, counted, limit)
 
 
-def _json(value: Any) -> Any:
-    """A JSON column read as stored: text on SQLite (parsed here), already parsed by psycopg."""
-    if isinstance(value, str):
-        return {} if value == "{}" else json.loads(value)
-    return {} if value is None else value
+def _field_columns(session: Session, plans: dict[str, _Plan]) -> tuple[list[str], tuple[Any, ...]]:
+    """The columns a worklist reads: the summary's, then the item's fields where a row needs them
+    whole (as stored: text on SQLite), then each field that is read alone, as JSON text (NULL: the
+    item has no such field), so that a row of a long form costs a short parse, not the form's."""
+    whole = [c for c in (p.among(p.fields) for p in plans.values() if p.names is None) if c is not None]
+    fields = case((or_(*whole), type_coerce(Item.fields, Text)), else_=null()) if whole else null()
+    names = sorted({n for p in plans.values() if p.names for n in p.names})
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    alone: list[Any] = []
+    for name in names:
+        where = [c for c in (p.among(p.fields) for p in plans.values() if p.names and name in p.names)
+                 if c is not None]
+        value = (Item.fields.op("->")('$."' + name + '"') if sqlite
+                 else sql_cast(Item.fields.op("->")(name), Text))  # psycopg would parse a json: keep the text
+        alone.append(case((or_(*where), type_coerce(value, Text)), else_=null()).label(f"field_{len(alone)}"))
+    return names, (*SUMMARY_COLUMNS, fields.label("fields"), *alone)
 
 
 def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.datetime, plans: dict[str, _Plan],
-          rows: Sequence[Any], rounds: dict[int, list[Row[Any]]], signed: dict[int, list[Row[Any]]],
-          done: dict[int, set[tuple[str, str]]]) -> list[views.Worklist]:
+          rows: Sequence[Any], names: list[str], rounds: dict[int, list[Row[Any]]], signed: dict[int, list[Row[Any]]],
+          done: dict[int, set[tuple[str, str]]], shapes: dict[tuple[str, str, bool], _Shape],
+          counted: dict[tuple[str, str, bool], int], limit: int | None) -> list[views.Worklist]:
     """Every candidate row in turn, as Engine.worklist evaluated every item: the lists it is on.
-    (Rows are unpacked as tuples: an attribute of a Row costs as much as the rest of the loop.)"""
+    The rows of a counted group (the first `limit` of it) add to their lists' items, not to their
+    totals: the group's size does, once. (Rows are unpacked as tuples: an attribute of a Row costs
+    as much as the rest of the loop.)"""
     lists: dict[tuple[str, str], tuple[Definition, Worklist, list[views.ItemSummary]]] = {}
     calendar = timers.LazyCalendar(workspace)
     whens: dict[tuple[Any, ...], bool] = {}  # a `when` on the same values it reads: the same answer
-    shapes: dict[tuple[str, str, bool], _Shape] = {}
+    totals: dict[tuple[str, str], int] = {}
+    for (definition_hash, state, owned), size in counted.items():
+        definition = plans[definition_hash].definition
+        for wl in shapes[(definition_hash, state, owned)].lists:
+            totals[(definition.id, wl.id)] = totals.get((definition.id, wl.id), 0) + size
     summary_of = views.ItemSummary
     login = actor.login
     for item_id, key, workflow_id, definition_hash, title, state, version, creator, updated_at, updated_by, \
-            numbers, raw_fields in rows:
+            numbers, raw_fields, *alone in rows:
         owned = creator == login
         shape = shapes.get((definition_hash, state, owned))
         if shape is None:
@@ -254,7 +237,10 @@ def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.dat
         if shape.simple:  # lists without a `when`, no 会签, no deadline, no unit: all of them
             holding = shape.lists
         else:
-            fields: dict[str, Any] = _json(raw_fields) if shape.needs_fields else {}
+            fields: dict[str, Any] = {}
+            if shape.needs_fields:  # whole, or the fields read alone (NULL: the item has no such field)
+                fields = json_value(raw_fields) if raw_fields is not None else \
+                    {n: json.loads(v) for n, v in zip(names, alone) if v is not None}
             if shape.unit and guards.unit_refusal(definition, "worklist", actor, fields):
                 continue  # another school's item: not theirs to see waiting
             holding = []
@@ -268,7 +254,7 @@ def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.dat
                         if context is None:
                             subject = guards.Subject(
                                 key=key, state=state, title=title, creator=creator, fields=fields,
-                                numbers=_json(numbers), past_actors={}, calendar=calendar,
+                                numbers=json_value(numbers), past_actors={}, calendar=calendar,
                                 body_changed=edits.body_changed(definition, cast(list[Event], signed.get(item_id, [])),
                                                                 fields) if shape.body else False)
                             context = guards.expression_context(definition, subject, actor, now)
@@ -287,14 +273,18 @@ def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.dat
             if not holding:
                 continue
         summary = summary_of(item_id, key, workflow_id, definition.title, title, state, shape.state_title, version,
-                             creator, updated_at, updated_by, _json(numbers))
+                             creator, updated_at, updated_by, json_value(numbers))
+        read = (definition_hash, state, owned) not in counted
         for wl in holding:
             found = lists.get((definition.id, wl.id))
             if found is None:
                 found = lists[(definition.id, wl.id)] = (definition, wl, [])
             found[2].append(summary)
+            if read:
+                totals[(definition.id, wl.id)] = totals.get((definition.id, wl.id), 0) + 1
     return [views.Worklist(workflow=d.id, workflow_title=d.title, worklist=wl.id, title=wl.title,
-                           items=tuple(items)) for d, wl, items in lists.values()]
+                           items=tuple(items[:limit] if limit is not None else items),
+                           total=totals[(d.id, wl.id)]) for d, wl, items in lists.values()]
 
 
 @dataclass(frozen=True)
@@ -400,7 +390,7 @@ def _memo_key(source: str, owned: bool, fields: dict[str, Any], item: dict[str, 
         if kind == "fields":
             values.append(_value_key(fields[name]) if name in fields else _MISSING)
         else:
-            values.append(_value_key(_json(item[name]) if name == "numbers" else item[name]))
+            values.append(_value_key(json_value(item[name]) if name == "numbers" else item[name]))
     return tuple(values)
 
 

@@ -8,7 +8,7 @@ Stored JSON (fields, numbers, an event's changes and data, document records) sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,10 +30,12 @@ class UserView:
     roles: tuple[str, ...]  # global roles, as granted
     key: str | None = None  # the fingerprint of the registered key, if any
     unit: str = ""  # 单位, for a user who acts for one unit only (a school)
+    active: bool = True  # False once deactivated (gongwen users deactivate)
 
     def to_json(self) -> JSON:
-        return {"login": self.login, "name": self.name, "title": self.title, "roles": list(self.roles),
-                "key": self.key, "unit": self.unit}
+        found = {"login": self.login, "name": self.name, "title": self.title, "roles": list(self.roles),
+                 "key": self.key, "unit": self.unit}
+        return found if self.active else {**found, "active": False}  # the usual user's output keeps its shape
 
 
 @dataclass(frozen=True)
@@ -189,17 +191,23 @@ class Worklist:
     workflow_title: str
     worklist: str
     title: str
-    items: tuple[ItemSummary, ...]
+    items: tuple[ItemSummary, ...]  # all of them, or the first `limit` by id (reads.worklist)
+    total: int | None = field(default=None, compare=False)  # how many are on it (None: len(items))
+
+    @property
+    def count(self) -> int:
+        return len(self.items) if self.total is None else self.total
 
     def to_json(self) -> JSON:
         return {"workflow": self.workflow, "workflow_title": self.workflow_title, "worklist": self.worklist,
-                "title": self.title, "items": [i.to_json() for i in self.items]}
+                "title": self.title, "total": self.count, "items": [i.to_json() for i in self.items]}
 
 
 # -- building them from rows -------------------------------------------------------------------
 def user_view(user: User, key: UserKey | None = None) -> UserView:
     return UserView(login=user.login, name=user.name, title=user.title, roles=tuple(user.role_names),
-                    key=key.fingerprint if key is not None else None, unit=user.unit or "")
+                    key=key.fingerprint if key is not None else None, unit=user.unit or "",
+                    active=user.deactivated_event is None)
 
 
 def _summary_fields(item: Item, definition: Definition) -> JSON:
@@ -226,8 +234,8 @@ def item_view(item: Item, definition: Definition, allowed: Iterable[Transition],
         worklists=tuple(WorklistRef(id=wl.id, title=wl.title) for wl in worklists), countersign=countersign)
 
 
-TITLES = {"create": "创建", "migrate": "迁移定义版本", "countersign": "会签意见",
-          "overdue": "催办", "escalate": "督办上报"}  # the events no definition declares
+TITLES = {"create": "创建", "migrate": "迁移定义版本", "countersign": "会签意见",  # the events no definition declares
+          "overdue": "催办", "escalate": "督办上报", "attach": "附件", "void": "作废"}
 
 
 def event_view(event: Event, definition: Definition, keys: Registered | None = None) -> EventView:

@@ -49,6 +49,8 @@ class User(Base):
     # 单位: with a role a definition scopes to a unit (unit_field), the user acts for it only
     unit: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[str] = mapped_column(String(40))
+    # the user_deactivate event that took their right to act (NULL: active); history keeps them
+    deactivated_event: Mapped[int | None] = mapped_column(Integer, nullable=True)
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role")
     active_keys: Mapped[list["UserKey"]] = relationship(  # the registered key not revoked (one at most)
@@ -81,6 +83,9 @@ class Item(Base):
     updated_at: Mapped[str] = mapped_column(String(40))
     updated_by: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # worklists count their items per (definition, state, created by the user or not) from this
+    # index alone, and read a state's first items in id order along it (engine/reads.py)
+    __table_args__ = (Index("ix_items_worklist", "definition_hash", "state", "creator"),)
     __mapper_args__ = {"version_id_col": version}
 
 
