@@ -23,6 +23,9 @@ def clean_env(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GONGWEN_NOW", NOW)
     monkeypatch.setenv("GONGWEN_CONFIG_HOME", str(tmp_path / "account"))
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):  # English messages whatever the developer's locale
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
 
 
 # -- databases: every workspace test runs on SQLite and on a real PostgreSQL server --------------

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflow.i18n import Msg
+
 REFUSED, USAGE, CONFLICT, BAD_INPUT = 1, 2, 3, 4
 
 
 class GongwenError(Exception):
-    """A user-facing error: one line of message, a typed reason, an exit code."""
+    """A user-facing error: one line of message, a typed reason, an exit code. A message given as
+    an i18n.Msg keeps its template and parameters (`template`, `params`), so that the command line
+    can say it in the user's language; `message` is always the English text."""
 
     exit_code = BAD_INPUT
     reason = "bad_input"
+    template: str | None = None
+    params: dict[str, Any] | None = None
 
     def __init__(self, message: str, reason: str | None = None, **details: Any):
-        super().__init__(message)
-        self.message = message
+        super().__init__(str(message))
+        if isinstance(message, Msg):
+            self.template, self.params = message.template, message.params
+        self.message = str(message)
         if reason:
             self.reason = reason
         self.details = details

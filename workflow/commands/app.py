@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workflow.errors import USAGE, GongwenError, os_fault
+from workflow.i18n import _, install, localized, say
 
 if TYPE_CHECKING:
     from workflow.engine.engine import Engine
@@ -89,7 +90,7 @@ class App:
             click.echo(human)
         warning = data.get("warning") if isinstance(data, dict) else None
         if warning:  # done and recorded, with something left to do (exit 0): one line on stderr
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(say("warning: {warning}", warning=warning), err=True)
 
 
 def internal_message(exc: BaseException) -> str:
@@ -97,8 +98,8 @@ def internal_message(exc: BaseException) -> str:
     a driver's error goes on with the statement and a link)."""
     said = " ".join(str(exc).split("(Background on this error", 1)[0].split("\n", 1)[0].split())
     said = said if len(said) <= 300 else said[:297] + "..."
-    return (f"internal error, please report: {type(exc).__name__}{': ' + said if said else ''} "
-            "(run again with GONGWEN_DEBUG=1 to see the traceback)")
+    return say("internal error, please report: {error} (run again with GONGWEN_DEBUG=1 to see the traceback)",
+               error=f"{type(exc).__name__}{': ' + said if said else ''}")
 
 
 def _error_json(reason: str, message: str) -> str:
@@ -112,6 +113,8 @@ class GongwenGroup(click.Group):
              standalone_mode: bool = True, **extra: Any) -> Any:
         args = list(sys.argv[1:] if args is None else args)
         as_json = "--json" in args
+        install()  # click's own words (Usage:, Options:) from our catalog too
+        translate_help(self)
         try:
             code = super().main(args=args, prog_name=prog_name or "gongwen", complete_var=complete_var,
                                 standalone_mode=False, **extra)
@@ -121,17 +124,18 @@ class GongwenGroup(click.Group):
             if as_json:
                 click.echo(json.dumps({"error": exc.to_json()}, ensure_ascii=False))
             else:
-                click.echo(f"error: {exc.message}", err=True)
+                click.echo(error_line(localized(exc.message, exc.template, exc.params)), err=True)
         except click.ClickException as exc:
             code = exc.exit_code
             if as_json:
                 click.echo(_error_json("usage" if code == USAGE else "bad_input", exc.format_message()))
             else:  # one line, like every other error: what is wrong, and where the help is
                 context = getattr(exc, "ctx", None)
-                hint = f" (see `{context.command_path if context is not None else 'gongwen'} --help`)"
-                click.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+                hint = say(" (see `{command} --help`)", command=context.command_path if context is not None
+                           else "gongwen")
+                click.echo(error_line(f"{' '.join(exc.format_message().split())}{hint}"), err=True)
         except click.Abort:
-            click.echo("aborted", err=True)
+            click.echo(_("aborted"), err=True)
             code = 1
         except BrokenPipeError:  # the reader went away (`gongwen ... | head`): nothing to say, and no one to say it to
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -143,21 +147,41 @@ class GongwenGroup(click.Group):
             fault = os_fault(exc)
             code = fault.exit_code
             click.echo(json.dumps({"error": fault.to_json()}, ensure_ascii=False) if as_json
-                       else f"error: {fault.message}", err=not as_json)
+                       else error_line(fault.message), err=not as_json)
         except Exception as exc:  # a bug of ours: one line, the traceback on request
             if os.environ.get("GONGWEN_DEBUG"):
                 raise
             code = INTERNAL
             message = internal_message(exc)
-            click.echo(_error_json("internal", message) if as_json else f"error: {message}",
+            click.echo(_error_json("internal", message) if as_json else error_line(message),
                        err=not as_json)
         if standalone_mode:
             sys.exit(code)
         return code
 
 
+def error_line(message: str) -> str:
+    return say("error: {message}", message=message)
+
+
+def translate_help(command: click.Command) -> None:
+    """click keeps the help texts it was given at import: say them in the user's language now,
+    from the English originals (kept on each command and option, so that every run, and every
+    CliRunner test with its own environment, translates afresh). The catalog has every help text
+    (tests/test_i18n_catalog.py)."""
+    cached_help_option = getattr(command, "_help_option", None)  # click makes it once, in the first run's words
+    for obj in [command, *command.params, *([cached_help_option] if cached_help_option is not None else [])]:
+        for attr in ("help", "short_help"):
+            english = obj.__dict__.setdefault(f"_english_{attr}", getattr(obj, attr, None))
+            if english:
+                setattr(obj, attr, _(english))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            translate_help(sub)
+
+
 def _prompt_passphrase(login: str) -> str:
-    return str(click.prompt(f"passphrase for the key of {login}", hide_input=True, err=True))
+    return str(click.prompt(say("passphrase for the key of {login}", login=login), hide_input=True, err=True))
 
 
 def parse_sets(values: Any) -> list[tuple[str, str]]:
@@ -165,15 +189,17 @@ def parse_sets(values: Any) -> list[tuple[str, str]]:
     deeper than inputs.MAX_DEPTH (`[[[[...`) is refused here (exit 4), before any parser
     recurses into it; the field's type checks the rest of the value."""
     from workflow.errors import BadInput
+    from workflow.i18n import Msg
     from workflow.inputs import MAX_DEPTH, MAX_KEY_CHARS, bracket_depth, check_text
 
     pairs = []
     for text in values:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
-            raise click.UsageError(f"--set needs KEY=VALUE, got {text[:80]!r}")
+            raise click.UsageError(say("--set needs KEY=VALUE, got {text!r}", text=text[:80]))
         key = check_text(key.strip(), "--set", multiline=False, limit=MAX_KEY_CHARS)
         if bracket_depth(value, MAX_DEPTH) > MAX_DEPTH:
-            raise BadInput(f"--set {key}: nested more than {MAX_DEPTH} levels deep", reason="bad_value")
+            raise BadInput(Msg("--set {key}: nested more than {depth} levels deep", key=key, depth=MAX_DEPTH),
+                           reason="bad_value")
         pairs.append((key, value))
     return pairs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow.commands.app import App
+from workflow.i18n import say
 
 
 @click.group()
@@ -35,8 +36,9 @@ def key_new(app: App, login: str | None, ssh_key: str | None, passphrase: bool, 
             secret = click.prompt("passphrase for the new key", hide_input=True, confirmation_prompt=True, err=True)
         public = keys.create(login, secret, overwrite=force)
     app.emit({"login": login, "key": public.line, "fingerprint": public.fingerprint},
-             f"{public.line}\nfingerprint {public.fingerprint}\n"
-             f"hand this line to an admin: gongwen users key {login} '{public.line}'")
+             f"{public.line}\n" + say("fingerprint {fingerprint}\nhand this line to an admin: gongwen users key "
+                                      "{login} '{line}'", fingerprint=public.fingerprint, login=login,
+                                      line=public.line))
 
 
 @key.command("show")

@@ -21,7 +21,10 @@ def migrate(app: App, workflow: str, to: str, keys: tuple[str, ...], pairs: tupl
     event in the item's history; finished items keep their version."""
     from workflow.engine.migrate import migrate as run
     from workflow.engine.migrate import parse_map
+    from workflow.engine.names import item_key, workflow_id
 
+    workflow = workflow_id(app.workspace, workflow, stored=True) or workflow  # 工作计划 = plan
+    keys = tuple(item_key(key) for key in keys)
     moved = run(app.workspace, app.login, workflow, to, keys, parse_map(pairs), dry_run, app.keys)
     lines = [f"{'would move' if dry_run else 'moved'} {m.key}: {m.from_version[:12]} {m.from_state} → "
              f"{m.to_version[:12]} {m.to_state}" for m in moved]

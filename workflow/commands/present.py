@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from workflow.i18n import Named, say
+
 if TYPE_CHECKING:
     from workflow.commands.app import App
     from workflow.definition.fields import Field
@@ -40,18 +42,20 @@ def value_text(value: Any) -> str:
 
 def item_text(view: ItemView) -> str:
     lines = [f"{view.key}  {view.title}",
-             f"  workflow: {view.workflow} ({view.workflow_title})   "
-             f"state: {view.state} ({view.state_title})   version: {view.version}",
-             f"  created by {view.creator} at {view.created_at}; last change by "
-             f"{view.updated_by} at {view.updated_at}"]
+             "  " + say("workflow: {workflow}   state: {state}   version: {version}",
+                        workflow=Named.of(view.workflow, view.workflow_title),
+                        state=Named.of(view.state, view.state_title), version=view.version),
+             "  " + say("created by {creator} at {created}; last change by {updater} at {updated}",
+                        creator=view.creator, created=view.created_at, updater=view.updated_by,
+                        updated=view.updated_at)]
     for name, number in view.numbers.items():
-        lines.append(f"  number {name}: {number}")
-    lines.append("  fields:")
+        lines.append("  " + say("number {name}: {number}", name=name, number=number))
+    lines.append("  " + say("fields:"))
     labels = view.field_labels
     for name, value in view.fields.items():
         label = labels.get(name, name)
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            lines.append(f"    {label} ({name}): {len(value)} records")
+            lines.append(f"    {label} ({name}): " + say("{count} records", count=len(value)))
             for index, record in enumerate(value, 1):
                 text = "；".join(f"{k}={value_text(v)}" for k, v in record.items() if v not in (None, ""))
                 lines.append(f"      {index}. {text}")
@@ -60,32 +64,34 @@ def item_text(view: ItemView) -> str:
     if view.countersign is not None:
         lines.extend(countersign_lines(view.countersign))
     if view.worklists:
-        lines.append("  on worklists: " + "，".join(f"{w.title} ({w.id})" for w in view.worklists))
+        lists = "，".join(f"{w.title} ({w.id})" for w in view.worklists)
+        lines.append("  " + say("on worklists: {lists}", lists=lists))
     if view.allowed:
-        lines.append("  you may: " + ", ".join(
-            f"{a.id} ({a.title} → {a.to_title}{'; -m required' if a.comment_required else ''})"
-            for a in view.allowed))
+        lines.append("  " + say("you may: {transitions}", transitions=", ".join(
+            f"{a.id} ({a.title} → {a.to_title}{say('; -m required') if a.comment_required else ''})"
+            for a in view.allowed)))
     else:
-        lines.append("  you may: nothing now")
+        lines.append("  " + say("you may: nothing now"))
     if view.history is not None:
-        lines.append("  history:")
+        lines.append("  " + say("history:"))
         lines.append(history_text(view.history, indent="    "))
     return "\n".join(lines)
 
 
 def countersign_lines(block: dict[str, Any]) -> list[str]:
     """The open 会签: each countersigner's opinion, signer and date, and who has yet to sign."""
-    lines = [f"  会签 (countersign): {block['agreed']} agreed, {block['disagreed']} disagreed; needs "
-             f"{block['quorum']}; 不同意 {'vetoes' if block['disagree'] == 'veto' else 'counts against'}"]
+    veto = say("vetoes") if block["disagree"] == "veto" else say("counts against")
+    lines = ["  " + say("会签 (countersign): {agreed} agreed, {disagreed} disagreed; needs {quorum}; 不同意 {veto}",
+                        agreed=block["agreed"], disagreed=block["disagreed"], quorum=block["quorum"], veto=veto)]
     for row in block["parties"]:
         if row["decision"]:
             said = f"：{row['opinion']}" if row["opinion"] else ""
             lines.append(f"    {row['party_title']}: {row['decision']}{said} — {row['signer_name']} ({row['signer']}) "
                          f"{row['date']}")
         else:
-            lines.append(f"    {row['party_title']}: yet to sign")
+            lines.append(f"    {row['party_title']}: " + say("yet to sign"))
     if block["pending"]:
-        lines.append("  yet to sign: " + "、".join(block["pending"]))
+        lines.append("  " + say("yet to sign: {pending}", pending="、".join(block["pending"])))
     return lines
 
 
@@ -107,7 +113,7 @@ def history_text(events: Sequence[EventView], indent: str = "", fields_of: Field
                      f"{e.transition} ({e.transition_title})  {move}")
         lines.append(f"{indent}       {signed_text(e)}")
         if e.comment:
-            lines.append(f"{indent}       comment: {e.comment}")
+            lines.append(f"{indent}       " + say("comment: {comment}", comment=e.comment))
         if e.changes and e.transition != "create":
             lines.extend(f"{indent}       {change.text}"
                          for change in field_changes(fields_of(e.definition_version), e.changes))
@@ -115,9 +121,10 @@ def history_text(events: Sequence[EventView], indent: str = "", fields_of: Field
         if isinstance(opinion, dict):
             lines.append(f"{indent}       {opinion.get('party_title')}: {opinion.get('decision')}")
         for name, number in (e.data.get("numbers") or {}).items():
-            lines.append(f"{indent}       number {name}: {number}")
+            lines.append(f"{indent}       " + say("number {name}: {number}", name=name, number=number))
         for doc in e.data.get("documents") or []:
-            lines.append(f"{indent}       document {doc['file']}  sha256 {doc['sha256'][:16]}")
+            lines.append(f"{indent}       " + say("document {file}  sha256 {sha256}", file=doc["file"],
+                                                  sha256=doc["sha256"][:16]))
     return "\n".join(lines)
 
 
@@ -156,29 +163,31 @@ def actor_text(e: EventView) -> str:
     """The actor, and on whose behalf under which delegation (委托) when the event says so."""
     found = e.data.get("delegation") if isinstance(e.data, dict) else None
     if isinstance(found, dict):
-        return f"{e.actor} on behalf of {found.get('principal')} under delegation #{found.get('id')}"
+        return say("{actor} on behalf of {principal} under delegation #{id}", actor=e.actor,
+                   principal=found.get("principal"), id=found.get("id"))
     return e.actor
 
 
 def signed_text(e: EventView) -> str:
     """Who signed the event and whether the signature verifies; 代录 when entered for the actor."""
     if e.signature == "unsigned":
-        return "unsigned (recorded by an older release)"
+        return say("unsigned (recorded by an older release)")
     if e.signature == "unknown_key":
-        return "signed with a key no one registered: NOT VERIFIED"
+        return say("signed with a key no one registered: NOT VERIFIED")
     on_behalf = ""
     if e.entry == "signed":
-        verdict = "form signature verifies" if e.form_signature == "valid" else "FORM SIGNATURE DOES NOT VERIFY"
-        on_behalf = f" (the decision signed on the form by {e.actor}: {verdict})"
+        verdict = say("form signature verifies") if e.form_signature == "valid" \
+            else say("FORM SIGNATURE DOES NOT VERIFY")
+        on_behalf = say(" (the decision signed on the form by {actor}: {verdict})", actor=e.actor, verdict=verdict)
     elif e.signed_by and e.signed_by != e.actor:
-        on_behalf = f" (代录: entered on behalf of {e.actor}, from the returned form)"
-    return (f"signed by {e.signed_by}{on_behalf}: "
-            + ("signature verifies" if e.signature == "valid" else "SIGNATURE DOES NOT VERIFY"))
+        on_behalf = say(" (代录: entered on behalf of {actor}, from the returned form)", actor=e.actor)
+    return say("signed by {signer}{on_behalf}: {verdict}", signer=e.signed_by, on_behalf=on_behalf,
+               verdict=say("signature verifies") if e.signature == "valid" else say("SIGNATURE DOES NOT VERIFY"))
 
 
 def summaries_text(items: Sequence[ItemSummary]) -> str:
     if not items:
-        return "(no items)"
-    return table(["key", "workflow", "state", "title", "updated"],
+        return say("(no items)")
+    return table([say("key"), say("workflow"), say("state"), say("title"), say("updated")],
                  [[i.key, i.workflow_title, f"{i.state} ({i.state_title})",
                    i.title, f"{i.updated_by} {i.updated_at[:16]}"] for i in items])

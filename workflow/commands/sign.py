@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from workflow.commands.app import App
+from workflow.i18n import say
 
 
 @click.command()
@@ -20,5 +21,6 @@ def sign(app: App, form: str, output: str | None) -> None:
     from workflow.forms.sign import sign_file
 
     done = sign_file(app.engine, app.login, Path(form), Path(output) if output else None)
-    app.emit(done.to_json(), f"signed {done.file}: {done.key} {done.decision} by {done.signer} "
-                             f"(key {done.fingerprint}); hand it to the office to apply (gongwen ingest)")
+    app.emit(done.to_json(), say("signed {file}: {key} {decision} by {signer} (key {fingerprint}); hand it to the "
+                                 "office to apply (gongwen ingest)", file=done.file, key=done.key,
+                                 decision=done.decision, signer=done.signer, fingerprint=done.fingerprint))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow.commands.app import App
+from workflow.i18n import say
 
 
 @click.command()
@@ -22,4 +23,4 @@ def tick(app: App, dry_run: bool) -> None:
     done = run(engine, dry_run)
     now = engine.now().isoformat()
     app.emit({"now": now, "dry_run": dry_run, "due": [d.to_json() for d in done]},
-             "\n".join(d.line() for d in done) or f"nothing due at {now}")
+             "\n".join(d.line() for d in done) or say("nothing due at {now}", now=now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow.commands.app import App
+from workflow.i18n import say
 
 
 @click.command()
@@ -31,11 +32,11 @@ def init(app: App, directory: str, issuer_name: str | None, issuer_code: str | N
     system_line = bootstrap_system(ws, login, app.keys)  # signs what `gongwen tick` records
     app.emit({"workspace": str(ws.root), "database": ws.db.safe_url, "admin": login, "admin_key": line,
               "system_key": system_line},
-             f"initialised gongwen workspace in {ws.root}\n  database: {ws.db.safe_url}\n"
-             f"  admin user: {login}, key {line}\n"
-             f"  system user (gongwen tick): key {system_line}, private key on this account\n"
-             "  (each user runs `gongwen key new` on their own account; add them with "
-             "`gongwen users add LOGIN --role ROLE --key LINE`)")
+             say("initialised gongwen workspace in {root}\n  database: {database}\n  admin user: {login}, key {line}\n"
+                 "  system user (gongwen tick): key {system_line}, private key on this account\n"
+                 "  (each user runs `gongwen key new` on their own account; add them with "
+                 "`gongwen users add LOGIN --role ROLE --key LINE`)", root=ws.root, database=ws.db.safe_url,
+                 login=login, line=line, system_line=system_line))
 
 
 @click.command()
@@ -85,8 +86,8 @@ def db_current(app: App) -> None:
     app.check_schema = False
     found = revision(app.workspace.db)  # refuses a database that is not gongwen's
     app.emit({"database": app.workspace.db.safe_url, "current": found, "head": HEAD, "up_to_date": found == HEAD},
-             f"{app.workspace.db.safe_url}: revision {found or 'none'} (this gongwen: {HEAD})"
-             + ("" if found == HEAD else " — run `gongwen db upgrade`"))
+             say("{database}: revision {found} (this gongwen: {head})", database=app.workspace.db.safe_url,
+                 found=found or "none", head=HEAD) + ("" if found == HEAD else say(" — run `gongwen db upgrade`")))
 
 
 @db.command("upgrade")
@@ -99,7 +100,7 @@ def db_upgrade(app: App) -> None:
     before, after = upgrade_in_place(app.workspace.db)
     app.emit({"database": app.workspace.db.safe_url, "before": before, "after": after},
              f"{app.workspace.db.safe_url}: {before or 'none'} → {after}" if before != after
-             else f"{app.workspace.db.safe_url}: already at {after}")
+             else say("{database}: already at {after}", database=app.workspace.db.safe_url, after=after))
 
 
 @db.command("grant")

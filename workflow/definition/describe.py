@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+from workflow.definition.fields import TYPE_NAMES, Field
 from workflow.definition.model import CountersignSpec, Definition
+from workflow.i18n import Named, say
 
 
 def describe(d: Definition) -> dict:
@@ -11,8 +15,11 @@ def describe(d: Definition) -> dict:
         "roles": {r: d.role_title(r) for r in d.roles},
         "fields": {n: {"type": f.type, "label": f.label, "required": f.required,
                        **({"choices": f.choices} if f.choices else {}),
-                       **({"fields": {s: {"type": x.type, "label": x.label} for s, x in f.record.items()}}
-                          if f.record else {})} for n, f in d.fields.items()},
+                       "set": f"{n}.N" if f.record else n,
+                       **({"fields": {s: {"type": x.type, "label": x.label, "set": f"{n}.N.{s}",
+                                          **({"choices": x.choices} if x.choices else {})}
+                                      for s, x in f.record.items()}} if f.record else {})}
+                   for n, f in d.fields.items()},
         "states": {s: {"title": st.title, "final": st.final,
                        "editable": st.editable if st.editable == "all" else list(st.editable),
                        **({"countersign": _countersign(st.countersign)} if st.countersign else {})}
@@ -61,17 +68,44 @@ def _countersign_text(d: Definition, spec: CountersignSpec) -> str:
     return f"会签 by {'、'.join(who)}; {quorum}; {veto}; then {spec.agreed}, or {spec.vetoed}"
 
 
+def field_lines(d: Definition) -> list[str]:
+    """Each field as `--set` takes it: its key, type and label; a list's records by sub-field
+    (`sections.N.lead_dept`: N the record's number from 1, or + for a new one)."""
+    rows: list[tuple[str, Field, bool]] = []
+    for name, spec in d.fields.items():
+        rows.append((f"{name}.N" if spec.record else name, spec, spec.required))
+        rows += [(f"{name}.N.{sub}", x, x.required) for sub, x in spec.record.items()]
+    size = max([len(key) for key, _, _ in rows] + [12])
+    lines = []
+    for key, spec, required in rows:
+        kind = Named(spec.type, TYPE_NAMES.get(spec.type))
+        extra = ("  " + say("(required)")) if required else ""
+        if spec.choices:
+            extra += "  " + "、".join(map(str, spec.choices))
+        lines.append(f"  {key:<{size}}  {_pad(say('{type}', type=kind), 8)} {spec.label}{extra}")
+    return lines
+
+
+def _pad(text: str, size: int) -> str:
+    """`text` padded to `size` columns (a Chinese character takes two)."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, size - shown)
+
+
 def describe_text(d: Definition) -> str:
-    roles = lambda names: "、".join(f"{r}（{d.role_title(r)}）" for r in names) or "anyone"
-    lines = [f"{d.id}  {d.title}   version {d.hash[:12]}   keys {d.key_prefix}-YYYY-NNNN", "", "states:"]
+    roles = lambda names: "、".join(f"{r}（{d.role_title(r)}）" for r in names) or say("anyone")
+    lines = [say("{id}  {title}   version {version}   keys {prefix}-YYYY-NNNN", id=d.id, title=d.title,
+                 version=d.hash[:12], prefix=d.key_prefix), "",
+             say("fields (--set KEY=VALUE; N: a record's number, or + for a new one):"), *field_lines(d), "",
+             say("states:")]
     for s, st in d.states.items():
-        mark = " (initial)" if s == d.initial else " (final)" if st.final else ""
+        mark = say(" (initial)") if s == d.initial else say(" (final)") if st.final else ""
         lines.append(f"  {s:<12} {st.title}{mark}")
         if st.countersign:
             lines.append(f"  {'':<12} {_countersign_text(d, st.countersign)}")
-    lines += ["", "transitions:"]
+    lines += ["", say("transitions:")]
     for t in d.transitions.values():
-        target = t.target or "(stays)"
+        target = t.target or say("(stays)")
         lines.append(f"  {t.id:<14} {t.title}: {', '.join(t.sources)} → {target}")
         guard = [] if t.timer else [f"roles {roles(t.roles)}"]  # a timer: the system user
         if t.distinct_from:
@@ -100,11 +134,11 @@ def describe_text(d: Definition) -> str:
         lines += ["", f"签发: {d.signing.transition} signs {'、'.join(d.fields[n].label for n in d.signing.body)}; "
                       f"a change afterwards fires {d.signing.reopen or '(nothing)'}, and no number is drawn on it"]
     if d.worklists:
-        lines += ["", "worklists:"]
+        lines += ["", say("worklists:")]
         for w in d.worklists.values():
             lines.append(f"  {w.id:<14} {w.title}: states {', '.join(w.states)}; for {roles(w.roles)}")
     if d.deadlines:  # 督办: `gongwen tick` puts late items on overdue_<id> / escalated_<id>
-        lines += ["", "deadlines:"]
+        lines += ["", say("deadlines:")]
         for x in d.deadlines.values():
             due = f"end of {x.due_field}" if x.due_field else f"{x.after.describe() if x.after else ''} after {x.since}"
             then = f"; after {x.escalate_after.describe()} more to {roles(x.escalate_to)}" if x.escalate_after else ""

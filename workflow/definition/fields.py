@@ -12,8 +12,11 @@ from typing import Any
 
 from workflow import inputs
 from workflow.errors import BadInput
+from workflow.i18n import Msg, Named
 
 TYPES = ("text", "integer", "decimal", "date", "choice", "choices", "boolean", "list")
+TYPE_NAMES = {"text": "文本", "integer": "整数", "decimal": "数值", "date": "日期", "choice": "单选项",
+              "choices": "多选项", "boolean": "是/否", "list": "列表"}  # the types in Chinese messages
 _DATE_FORMS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -45,7 +48,8 @@ class Field:
         try:
             parsed = getattr(self, "_parse_" + self.type)(value, where)
         except (ValueError, InvalidOperation, TypeError, RecursionError):
-            raise BadInput(f"{where} ({self.label}): {_short(value)} is not a valid {self.type}") from None
+            raise BadInput(Msg("{where} ({label}): {value} is not a valid {type}", where=where, label=self.label,
+                               value=_short(value), type=Named(self.type, TYPE_NAMES.get(self.type)))) from None
         self._check_bounds(parsed, where)
         return parsed
 
@@ -54,9 +58,11 @@ class Field:
             return
         number = Decimal(str(parsed))
         if self.minimum is not None and number < Decimal(str(self.minimum)):
-            raise BadInput(f"{where} ({self.label}): {parsed} is below the minimum {self.minimum}")
+            raise BadInput(Msg("{where} ({label}): {value} is below the minimum {minimum}", where=where,
+                               label=self.label, value=parsed, minimum=self.minimum))
         if self.maximum is not None and number > Decimal(str(self.maximum)):
-            raise BadInput(f"{where} ({self.label}): {parsed} is above the maximum {self.maximum}")
+            raise BadInput(Msg("{where} ({label}): {value} is above the maximum {maximum}", where=where,
+                               label=self.label, value=parsed, maximum=self.maximum))
 
     def _parse_text(self, value: Any, where: str) -> str:
         if isinstance(value, (list, dict)):  # a YAML/JSON structure is not text
@@ -95,7 +101,8 @@ class Field:
     def _parse_choice(self, value: Any, where: str) -> str:
         text = str(value)
         if text not in [str(c) for c in self.choices]:
-            raise BadInput(f"{where} ({self.label}): {text!r} is not one of {'、'.join(map(str, self.choices))}")
+            raise BadInput(Msg("{where} ({label}): {value!r} is not one of {choices}", where=where, label=self.label,
+                               value=text, choices="、".join(map(str, self.choices))))
         return text
 
     def _parse_choices(self, value: Any, where: str) -> list[str]:
@@ -108,7 +115,8 @@ class Field:
         known = [str(c) for c in self.choices]
         for text in map(str, value):
             if text not in known:
-                raise BadInput(f"{where} ({self.label}): {text!r} is not one of {'、'.join(known)}")
+                raise BadInput(Msg("{where} ({label}): {value!r} is not one of {choices}", where=where,
+                                   label=self.label, value=text, choices="、".join(known)))
         chosen = set(map(str, value))
         return [c for c in known if c in chosen] or None  # type: ignore[return-value]
 
@@ -138,14 +146,15 @@ class Field:
             raise BadInput(f"{where}: a record of {self.label} must be a mapping")
         unknown = set(record) - set(self.record)
         if unknown:
-            raise BadInput(f"{where}: unknown field {sorted(unknown)[0]!r} in {self.label}")
+            raise BadInput(Msg("{where}: unknown field {name!r} in {label}", where=where, name=sorted(unknown)[0],
+                               label=self.label))
         out = {}
         for name, sub in self.record.items():
             value = sub.parse(record.get(name), f"{where}.{name}")
             if value is None and sub.default is not None:
                 value = sub.default
             if value is None and sub.required and not partial:
-                raise BadInput(f"{where}.{name} ({sub.label}) is required")
+                raise BadInput(Msg("{where} ({label}) is required", where=f"{where}.{name}", label=sub.label))
             out[name] = value
         return out
 
@@ -178,11 +187,12 @@ def set_path(fields: dict, schema: dict[str, Field], path: str, raw: Any) -> tup
     name, _, rest = path.partition(".")
     spec = schema.get(name)
     if spec is None:
-        raise BadInput(f"unknown field {name!r} (fields: {', '.join(schema)})")
+        raise BadInput(Msg("unknown field {name!r} (fields: {fields})", name=name, fields=", ".join(schema)))
     if not rest:
         return name, spec.parse(raw)
     if spec.type != "list":
-        raise BadInput(f"{name} ({spec.label}) is not a list: cannot set {path!r}")
+        raise BadInput(Msg("{name} ({label}) is not a list: cannot set {path!r}", name=name, label=spec.label,
+                           path=path))
     index_text, _, sub_name = rest.partition(".")
     records = [dict(r) for r in (fields.get(name) or [])]
     if index_text == "+":
@@ -191,17 +201,20 @@ def set_path(fields: dict, schema: dict[str, Field], path: str, raw: Any) -> tup
     elif index_text.isdigit() and 1 <= int(index_text) <= len(records):
         index = int(index_text)
     else:
-        raise BadInput(f"{path}: {name} has {len(records)} records; use 1..{len(records)} or +")
+        raise BadInput(Msg("{path}: {name} has {count} records; use 1..{count} or +", path=path, name=name,
+                           count=len(records)))
     record = records[index - 1]
     if sub_name:
         if sub_name not in spec.record:
-            raise BadInput(f"{path}: unknown field {sub_name!r} in {spec.label}")
+            raise BadInput(Msg("{where}: unknown field {name!r} in {label}", where=path, name=sub_name,
+                               label=spec.label))
         record[sub_name] = raw
     else:
         try:
             record = _yaml_list(raw) if isinstance(raw, str) else raw
         except ValueError:
-            raise BadInput(f"{path}: {raw!r} is not a valid record of {spec.label}") from None
+            raise BadInput(Msg("{path}: {value!r} is not a valid record of {label}", path=path, value=raw,
+                               label=spec.label)) from None
     records[index - 1] = record
     return name, [spec.parse_record(r, f"{name}.{i}", partial=True) for i, r in enumerate(records, 1)]
 

@@ -13,6 +13,7 @@ from workflow.definition.model import BUILTIN_ROLES, Definition
 from workflow.engine import accounts, registry, users
 from workflow.engine.views import UserView, user_view
 from workflow.errors import BadInput, DefinitionError, NotFound, Refused
+from workflow.i18n import Msg
 from workflow.identity.keyring import KeyRing
 from workflow.identity.keys import parse_public_line
 from workflow.store.workspace import Workspace, shipped_dir
@@ -57,7 +58,8 @@ def manage_users(workspace: Workspace, admin_login: str, action: str, login: str
         else:
             admin = users.authenticate(session, admin_login, signer)
         if "admin" not in admin.roles:
-            raise Refused(f"{admin_login} is not an admin: only an admin manages users", reason="role_missing")
+            raise Refused(Msg("{login} is not an admin: only an admin manages users", login=admin_login),
+                          reason="role_missing")
         if action == "add":
             user = accounts.add_user(session, admin, signer, login, name, title, list(roles), roles_known,
                                      key_line, now, unit)
@@ -93,7 +95,8 @@ def definitions_in_use(workspace: Workspace | None) -> dict[str, Definition]:
 
 def pick_definition(definitions: dict[str, Definition], workflow_id: str) -> Definition:
     if workflow_id not in definitions:
-        raise NotFound(f"unknown workflow {workflow_id!r} (known: {', '.join(definitions)})")
+        raise NotFound(Msg("unknown workflow {name!r} (known: {known})", name=workflow_id,
+                           known=", ".join(definitions)))
     return definitions[workflow_id]
 
 

@@ -18,6 +18,7 @@ from workflow.documents import produce as documents
 from workflow.engine import delegation, users, views
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Refused
+from workflow.i18n import Msg, Named
 from workflow.store.orm import Item, User
 
 if TYPE_CHECKING:
@@ -100,9 +101,11 @@ def choose_party(definition: Definition, round_: tally.Round, actor: Actor, want
                            f"{'、'.join(p['title'] for p in round_.parties)})", reason="bad_value")
         party = named[0]
         if party["id"] in round_.signed:
-            raise Refused(f"{party['title']} has already countersigned", reason="already_countersigned")
+            raise Refused(Msg("{party} has already countersigned", party=party["title"]),
+                          reason="already_countersigned")
         if party not in mine:
-            raise Refused(f"{actor.login} may not countersign for {party['title']}", reason="role_missing")
+            raise Refused(Msg("{login} may not countersign for {party}", login=actor.login, party=party["title"]),
+                          reason="role_missing")
         return party
     if len(mine) == 1:
         return mine[0]
@@ -110,11 +113,12 @@ def choose_party(definition: Definition, round_: tally.Round, actor: Actor, want
     if not mine:
         done = [p["title"] for p in round_.parties if p["id"] in round_.signed and may_sign(p, actor)]
         if done:
-            raise Refused(f"{'、'.join(done)} has already countersigned", reason="already_countersigned")
-        raise Refused(f"{actor.login} is not one of the countersigners yet to sign (pending: {pending})",
-                      reason="role_missing")
-    raise BadInput(f"{actor.login} may countersign for {'、'.join(p['title'] for p in mine)}: choose one with --for",
-                   reason="bad_value")
+            raise Refused(Msg("{party} has already countersigned", party="、".join(done)),
+                          reason="already_countersigned")
+        raise Refused(Msg("{login} is not one of the countersigners yet to sign (pending: {pending})",
+                          login=actor.login, pending=pending), reason="role_missing")
+    raise BadInput(Msg("{login} may countersign for {parties}: choose one with --for", login=actor.login,
+                       parties="、".join(p["title"] for p in mine)), reason="bad_value")
 
 
 def record(engine: Engine, login: str, key: str, decision: str, opinion: str = "", party: str | None = None,
@@ -124,7 +128,8 @@ def record(engine: Engine, login: str, key: str, decision: str, opinion: str = "
     transition fires in the same transaction."""
     decided = _DECISION_WORDS.get((decision or "").strip().lower() if decision else "")
     if decided is None:
-        raise BadInput(f"a countersigner answers 同意 or 不同意, not {decision!r}", reason="bad_value")
+        raise BadInput(Msg("a countersigner answers 同意 or 不同意, not {decision!r}", decision=decision),
+                       reason="bad_value")
     from workflow import inputs
 
     opinion = opinion or ""
@@ -140,8 +145,9 @@ def record(engine: Engine, login: str, key: str, decision: str, opinion: str = "
             events = engine.events_of(session, item)
             round_ = tally.open_round(definition, item.state, events)
             if round_ is None:
-                raise Refused(f"{item.key} is in {item.state} ({definition.state_title(item.state)}), where no "
-                              f"{TITLE} is open", reason="not_an_exit", transition=COUNTERSIGN, state=item.state)
+                raise Refused(Msg("{key} is in {state}, where no 会签 is open", key=item.key,
+                                  state=Named.of(item.state, definition.state_title(item.state))),
+                              reason="not_an_exit", transition=COUNTERSIGN, state=item.state)
             chosen = choose_party(definition, round_, actor, party)
             acting = signing_as(chosen, actor)
             assert acting is not None
@@ -174,9 +180,11 @@ def _check_distinct(definition: Definition, spec: CountersignSpec, item: Item, e
             who for e in events if e.transition == name for who in (e.actor, delegation.principal_of(e.data)) if who}
         for who in filter(None, (actor.login, actor.on_behalf_of)):  # a delegate and their principal
             if who in done:
-                what = "created the item" if name == "create" else f"did {name}"
-                raise Refused(f"{TITLE}: {who} {what} and may not also countersign (separation of duties)",
-                              reason="separation_of_duties", transition=COUNTERSIGN)
+                what = Msg("created the item") if name == "create" else Msg("did {earlier}", earlier=Named(
+                    name, Named.of(name, definition.transitions[name].title if name in definition.transitions
+                                   else None).zh))
+                raise Refused(Msg("会签: {who} {what} and may not also countersign (separation of duties)", who=who,
+                                  what=what), reason="separation_of_duties", transition=COUNTERSIGN)
 
 
 def outcome_transition(definition: Definition, item: Item, events: list[Event]) -> tuple[str, str] | None:

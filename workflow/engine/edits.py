@@ -14,6 +14,7 @@ from workflow.definition.model import Definition, Transition
 from workflow.engine import guards
 from workflow.engine.guards import Actor
 from workflow.errors import Refused
+from workflow.i18n import Msg, Named
 from workflow.store.orm import Event, Item
 
 
@@ -26,12 +27,13 @@ def apply(definition: Definition, item: Item, tr: Transition, sets: Sequence[tup
         top, _, sub = entry.partition(".")
         if sub:
             partly.setdefault(top, set()).add(sub)
-    where = f"in {item.state} ({definition.state_title(item.state)})"
+    where = Msg("in {state}", state=Named.of(item.state, definition.state_title(item.state)))
     for path, _ in sets:
         name = path.partition(".")[0]
         if name in definition.fields and name not in editable and name not in partly:
-            raise Refused(f"{tr.id} ({tr.title}): {name}（{definition.fields[name].label}）cannot be changed {where}",
-                          reason="field_locked", transition=tr.id, fields=[name])
+            raise Refused(Msg("{transition}: {name}（{label}）cannot be changed {where}",
+                              transition=Named.of(tr.id, tr.title), name=name, label=definition.fields[name].label,
+                              where=where), reason="field_locked", transition=tr.id, fields=[name])
     fields = apply_sets(dict(item.fields), definition.fields, sets)
     for name, allowed in partly.items():
         if name in editable:
@@ -40,8 +42,9 @@ def apply(definition: Definition, item: Item, tr: Transition, sets: Sequence[tup
         if outside:
             spec = definition.fields[name]
             opened = "、".join(spec.record[s].label for s in sorted(allowed) if s in spec.record)
-            raise Refused(f"{tr.id} ({tr.title}): in {name}（{spec.label}）only {opened} can be changed {where} "
-                          f"({outside})", reason="field_locked", transition=tr.id, fields=[name])
+            raise Refused(Msg("{transition}: in {name}（{label}）only {opened} can be changed {where} ({outside})",
+                              transition=Named.of(tr.id, tr.title), name=name, label=spec.label, opened=opened,
+                              where=where, outside=outside), reason="field_locked", transition=tr.id, fields=[name])
     return fields
 
 

@@ -11,6 +11,7 @@ from workflow.definition import expressions
 from workflow.definition.fields import is_empty
 from workflow.definition.model import CREATE, Definition, Transition
 from workflow.errors import Refused
+from workflow.i18n import Msg, Named
 
 
 @dataclass
@@ -72,58 +73,65 @@ def unit_refusal(definition: Definition, tr_id: str, actor: Actor, fields: dict[
         value = fields.get(name)
         if role in actor.roles and value not in (None, "") and value != actor.unit:
             label = definition.fields[name].label if name in definition.fields else name
-            return Refused(f"{tr_id}: {actor.login} acts for {actor.unit} ({definition.role_title(role)}) and may "
-                           f"not act on an item whose {label} is {value!r}", reason="wrong_unit", transition=tr_id)
+            return Refused(Msg("{transition}: {login} acts for {unit} ({role}) and may not act on an item whose "
+                               "{label} is {value!r}", transition=tr_id, login=actor.login, unit=actor.unit,
+                               role=definition.role_title(role), label=label, value=value),
+                           reason="wrong_unit", transition=tr_id)
     return None
 
 
 def check(definition: Definition, tr: Transition, subject: Subject, actor: Actor,
           comment: str, now: dt.datetime) -> None:
     """Raise Refused with the first failing kind; return None when the transition may fire."""
-    title = f"{tr.id} ({tr.title})"
-    state_title = definition.state_title(subject.state)
+    title = Named.of(tr.id, tr.title)
+    state_title = Named(definition.state_title(subject.state))
     if subject.state not in tr.sources:
-        exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(subject.state)) or "none"
-        raise Refused(f"{title} is not an exit of {subject.state} ({state_title}); exits: {exits}",
+        exits = Named.listing(Named.of(t.id, t.title) for t in definition.exits(subject.state))
+        raise Refused(Msg("{transition} is not an exit of {state}; exits: {exits}", transition=title,
+                          state=Named.of(subject.state, state_title), exits=exits),
                       reason="not_an_exit", transition=tr.id, state=subject.state)
     roles = actor.roles_on(subject.creator)
     if refusal := unit_refusal(definition, tr.id, actor, subject.fields):
         raise refusal
     if tr.roles and not set(tr.roles) & set(roles):
         wanted = "、".join(f"{r}（{definition.role_title(r)}）" for r in tr.roles)
-        raise Refused(f"{title}: {actor.login} lacks the role: needs one of {wanted}",
-                      reason="role_missing", transition=tr.id, needed=tr.roles)
+        raise Refused(Msg("{transition}: {login} lacks the role: needs one of {wanted}", transition=title,
+                          login=actor.login, wanted=wanted), reason="role_missing", transition=tr.id, needed=tr.roles)
     if tr.permissions:
         granted = definition.states[subject.state].permissions
         if not any(set(granted.get(p, [])) & set(roles) for p in tr.permissions):
-            raise Refused(f"{title}: {actor.login} lacks the permission {'/'.join(tr.permissions)} "
-                          f"in {state_title}", reason="role_missing", transition=tr.id)
+            raise Refused(Msg("{transition}: {login} lacks the permission {permission} in {state}", transition=title,
+                              login=actor.login, permission="/".join(tr.permissions), state=state_title),
+                          reason="role_missing", transition=tr.id)
     for earlier in tr.distinct_from:
         for who in filter(None, (actor.login, actor.on_behalf_of)):  # a delegate and their principal
             if who in subject.past_actors.get(earlier, ()):
-                what = "created" if earlier == CREATE else f"did {earlier}"
-                behalf = f" (acting for {actor.on_behalf_of} under delegation #{actor.delegation})" \
-                    if actor.on_behalf_of else ""
-                raise Refused(f"{title}: separation of duties: {who} {what} on this item and may not also "
-                              f"{tr.id}{behalf}", reason="separation_of_duties", transition=tr.id)
+                done = definition.transitions.get(earlier)
+                what = Msg("created") if earlier == CREATE else \
+                    Msg("did {earlier}", earlier=Named(earlier, Named.of(earlier, done.title if done else None).zh))
+                behalf = Msg(" (acting for {principal} under delegation #{delegation})",
+                             principal=actor.on_behalf_of, delegation=actor.delegation) if actor.on_behalf_of else ""
+                raise Refused(Msg("{transition}: separation of duties: {who} {what} on this item and may not also "
+                                  "{tr}{behalf}", transition=title, who=who, what=what, tr=Named(tr.id, tr.title),
+                                  behalf=behalf), reason="separation_of_duties", transition=tr.id)
     missing = [name for name in required_fields(definition, tr, subject.state)
                if is_empty(subject.fields.get(name))]
     if missing:
         labels = "、".join(f"{n}（{definition.fields[n].label}）" for n in missing)
-        raise Refused(f"{title}: required field missing: {labels}", reason="field_missing",
-                      transition=tr.id, fields=missing)
+        raise Refused(Msg("{transition}: required field missing: {labels}", transition=title, labels=labels),
+                      reason="field_missing", transition=tr.id, fields=missing)
     if tr.assign and subject.body_changed:  # a 字号 is drawn only on the text the signer signed
-        raise Refused(f"{title}: the text changed after it was signed (签发): it must be signed again before a "
-                      "number is drawn", reason="body_changed", transition=tr.id)
+        raise Refused(Msg("{transition}: the text changed after it was signed (签发): it must be signed again "
+                          "before a number is drawn", transition=title), reason="body_changed", transition=tr.id)
     if tr.comment_required and not comment.strip():
-        raise Refused(f"{title}: a comment (reason) is required: use -m", reason="field_missing",
-                      transition=tr.id, fields=["comment"])
+        raise Refused(Msg("{transition}: a comment (reason) is required: use -m", transition=title),
+                      reason="field_missing", transition=tr.id, fields=["comment"])
     if tr.when:
         ok, error = expressions.evaluate(tr.when, expression_context(definition, subject, actor, now))
         if not ok:
-            why = tr.when_message or f"condition not met: {tr.when}"
-            raise Refused(f"{title}: {why}" + (f" ({error})" if error else ""),
-                          reason="expression_false", transition=tr.id)
+            why = tr.when_message or Msg("condition not met: {when}", when=tr.when)
+            raise Refused(Msg("{transition}: {why}{error}", transition=title, why=why,
+                              error=f" ({error})" if error else ""), reason="expression_false", transition=tr.id)
 
 
 def required_fields(definition: Definition, tr: Transition, state: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from workflow.definition.model import Definition
 from workflow.errors import Refused
+from workflow.i18n import Msg
 
 if TYPE_CHECKING:
     from transitions import Machine
@@ -44,4 +45,5 @@ def fire(definition: Definition, row: Item, transition_id: str) -> None:
     try:
         machine.events[transition_id].trigger(row)
     except (MachineError, KeyError):
-        raise Refused(f"{transition_id} is not an exit of {row.state}", reason="not_an_exit") from None
+        raise Refused(Msg("{transition} is not an exit of {state}", transition=transition_id, state=row.state),
+                      reason="not_an_exit") from None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from workflow.definition.loader import load_file, parse
 from workflow.definition.model import Definition
 from workflow.errors import DefinitionError, NotFound
+from workflow.i18n import Msg
 from workflow.store.orm import DefinitionVersion
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def current(workspace: Workspace, workflow_id: str) -> Definition:
     path = workspace.definitions_dir / f"{workflow_id}.yaml"
     if not path.is_file():
         known = ", ".join(p.stem for p in definition_files(workspace.definitions_dir))
-        raise NotFound(f"unknown workflow {workflow_id!r} (known: {known})")
+        raise NotFound(Msg("unknown workflow {name!r} (known: {known})", name=workflow_id, known=known))
     definition = load_file(path, workspace.templates_dir)
     _parsed_by_hash.setdefault(definition.hash, definition)
     return definition
