@@ -12,7 +12,7 @@ import sys
 import click
 
 from workflow import __version__
-from workflow.commands import admin, audit, items, keys, migrate, sign, tick, workspace
+from workflow.commands import admin, attach, audit, items, keys, ledger, migrate, sign, tick, workspace
 from workflow.commands.app import App, GongwenGroup
 
 
@@ -40,8 +40,9 @@ def cli(ctx: click.Context, as_json: bool, home: str | None, login: str | None, 
 
 for command in (workspace.init, workspace.demo, items.new, items.show, items.do_transition,
                 items.countersign, items.list_items, items.worklist, items.history, items.docs, items.ingest, sign.sign,
+                attach.attach, attach.void,
                 workspace.db, audit.audit, admin.templates, admin.users, admin.workflows, migrate.migrate, keys.key,
-                tick.tick):
+                tick.tick, ledger.export, ledger.import_items):
     cli.add_command(command)
 
 

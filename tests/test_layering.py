@@ -3,11 +3,11 @@ a cycle, and nothing in workflow/ imports the command line (cli.py). Read with `
 source, so function-level imports (the lazy ones that keep `gongwen --help` fast) count too.
 
 Layers, lowest first:
-  0  workflow/__init__.py, errors.py, canonical.py, _exports.py, inputs.py
+  0  workflow/__init__.py, errors.py, canonical.py, _exports.py, inputs.py, i18n/
   1  definition/, store/, identity/
   2  documents/
   3  engine/
-  4  forms/, audit/
+  4  forms/, audit/, ledger/
   5  demo/
   6  commands/
   7  cli.py (outside the package)
@@ -29,10 +29,11 @@ PACKAGE = REPO / "workflow"
 CLI = "cli"
 LAYERS = {
     "workflow": 0, "workflow.errors": 0, "workflow.canonical": 0, "workflow._exports": 0, "workflow.inputs": 0,
+    "workflow.i18n": 0,
     "workflow.definition": 1, "workflow.store": 1, "workflow.identity": 1,
     "workflow.documents": 2,
     "workflow.engine": 3,
-    "workflow.forms": 4, "workflow.audit": 4,
+    "workflow.forms": 4, "workflow.audit": 4, "workflow.ledger": 4,
     "workflow.demo": 5,
     "workflow.commands": 6,
     CLI: 7,

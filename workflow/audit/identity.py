@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from workflow.audit import delegations, fold
+from workflow.audit import deactivation, delegations, fold
 from workflow.audit import timers as tick_rules
 from workflow.audit.eventlog import Problem
 from workflow.audit.eventlog import text as _text
@@ -50,6 +50,7 @@ class Users:
     marker: int = 0  # the upgrade marker's id (0: none, a log signed from its first event)
     problems: list[Problem] = field(default_factory=list)
     delegations: dict[int, Any] = field(default_factory=dict)  # id -> delegations.Given: the fold of 委托 events
+    inactive: dict[str, list[list[int]]] = field(default_factory=dict)  # login -> deactivation.fold's periods
 
     def roles_at(self, login: str, event_id: int) -> frozenset[str]:
         """The roles `login` held just before event `event_id`."""
@@ -108,6 +109,8 @@ def fold_users(connection: Connection) -> Users:
             held = held | set(data.get("roles") or []) if kind == "role_grant" else held - set(data.get("roles") or [])
             users.people[login]["roles"] = held
             users.set_roles(login, event_id, held)
+        elif kind in deactivation.KINDS:
+            deactivation.fold(users.inactive, kind, login, event_id)
         if kind in ("user_add", "key_add") and data.get("key"):
             _add_key(users, login, data, event_id, where, bootstrap or claim)
         if kind == "key_revoke" and data.get("fingerprint") in users.keys:
@@ -131,6 +134,7 @@ def _add_key(users: Users, login: str, data: dict[str, Any], event_id: int, wher
 def check_tables(connection: Connection, users: Users, problems: list[Problem]) -> None:
     """The users, user_roles, user_keys and delegations tables against the fold."""
     delegations.check_table(connection, users, problems)
+    deactivation.check_table(connection, users.inactive, problems)
     rows = {(_text(login)): (_text(name), _text(title), _text(unit)) for login, name, title, unit in
             connection.exec_driver_sql("SELECT login, name, title, unit FROM users")}
     roles: dict[str, set[str]] = {}
@@ -291,7 +295,10 @@ class EventCheck:
                 return None
             self._check_entry(row, form, found.login)  # a form applied on the actor's behalf: not cached
         elif found.added <= event_id and (found.revoked is None or event_id < found.revoked):
-            span = self._valid[(signer, actor)] = (found.added, found.revoked or 1 << 62)
+            span = deactivation.clip(self.users.inactive if self.users else {}, found.login, event_id,
+                                     (found.added, found.revoked or 1 << 62), self.problems, _where(row))
+            if span is not None:
+                self._valid[(signer, actor)] = span
             return span
         if not (found.added <= event_id and (found.revoked is None or event_id < found.revoked)):
             self.problems.append(Problem("key_not_valid", f"signed with {found.login}'s key {_text(signer)}, which "

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workflow.audit import cosign, eventlog, signing, timers
+from workflow.audit import attachments, cosign, eventlog, signing, timers
 from workflow.audit.signing import UNCHANGED
 from workflow.definition.model import COUNTERSIGN, CREATE, MIGRATE, Definition
 from workflow.engine import registry
@@ -192,6 +192,8 @@ def _replay_events(session: Session, report: ReplayReport, batches: Iterable[lis
                 track["version"] = version
                 if transition == COUNTERSIGN:  # one countersigner's opinion (会签)
                     problem = cosign.opinion(definition, track, from_state, to_state, actor, held, data)
+                elif transition in attachments.ENGINE_EVENTS:  # 附件, 作废: the engine's, no definition's
+                    problem = attachments.replay_check(definition, state, transition, from_state, to_state, actor, held)
                 else:
                     checked = static.get((version, transition, state, from_state, to_state, actor, roles))
                     if checked is None:

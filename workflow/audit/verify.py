@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from workflow.audit import eventlog, fold, identity, merkle
+from workflow.audit import attachments, eventlog, fold, identity, merkle
 from workflow.audit.eventlog import Problem, event_rows
 from workflow.audit.eventlog import text as _text
 from workflow.audit.eventlog import unhex as _unhex
@@ -331,6 +331,7 @@ def _referenced(data_text: str, into: set[str]) -> None:
         if isinstance(doc, dict):
             into.update(doc[k] for k in ("sha256", "template_sha256", "context_sha256")
                         if isinstance(doc.get(k), str) and doc[k])
+    into.update(attachments.digests(data))  # and the files attached (附件)
 
 
 def _name_documents(connection: Connection, damaged: dict[str, Problem]) -> None:
@@ -341,7 +342,8 @@ def _name_documents(connection: Connection, damaged: dict[str, Problem]) -> None
             _referenced(data, names)
             for digest in names & damaged.keys():
                 if damaged[digest].item is None:
-                    damaged[digest] = dataclasses.replace(damaged[digest], item=key, seq=seq, event_id=_id)
+                    damaged[digest] = attachments.named(dataclasses.replace(damaged[digest], item=key, seq=seq,
+                                                                            event_id=_id), digest, json.loads(data))
 
 
 def make_checkpoint(db: Database, login: str, when: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from workflow.commands.app import App
+from workflow.i18n import say
 
 
 @click.group()
@@ -30,7 +31,8 @@ def users_add(app: App, login: str, name: str, user_title: str, roles: tuple[str
 
     user = manage_users(app.workspace, app.login, "add", login, list(roles), name=name, title=user_title,
                         key_line=key_line, keys=app.keys, unit=unit)
-    app.emit(user.to_json(), f"added {user.login} ({user.name}) roles: {', '.join(user.roles) or '-'}")
+    app.emit(user.to_json(), say("added {login} ({name}) roles: {roles}", login=user.login, name=user.name,
+                                 roles=", ".join(user.roles) or "-"))
 
 
 @users.command("list")
@@ -42,7 +44,7 @@ def users_list(app: App) -> None:
 
     rows = list_users(app.workspace)
     app.emit({"users": [u.to_json() for u in rows]},
-             table(["login", "name", "title", "unit", "roles", "key"],
+             table([say("login"), say("name"), say("post"), say("unit"), say("roles"), say("key")],
                    [[u.login, u.name, u.title, u.unit or "-", ", ".join(u.roles), u.key or "-"] for u in rows]))
 
 
@@ -54,7 +56,8 @@ def _role_change(action: str, summary: str) -> click.Command:
         from workflow.engine.admin import manage_users
 
         user = manage_users(app.workspace, app.login, action, login, list(roles), keys=app.keys)
-        app.emit(user.to_json(), f"{user.login} now holds: {', '.join(user.roles) or '-'}")
+        app.emit(user.to_json(), say("{login} now holds: {roles}", login=user.login,
+                                     roles=", ".join(user.roles) or "-"))
 
     command.__doc__ = summary
     return users.command(action)(command)
@@ -85,6 +88,33 @@ def users_revoke_key(app: App, login: str) -> None:
 
     user = manage_users(app.workspace, app.login, "revoke-key", login, keys=app.keys)
     app.emit(user.to_json(), f"{user.login}: key revoked; no key registered now")
+
+
+@users.command("deactivate")
+@click.argument("login")
+@click.option("-m", "--reason", default="", help="Why (e.g. 调离, 退休).")
+@click.pass_obj
+def users_deactivate(app: App, login: str, reason: str) -> None:
+    """Deactivate LOGIN: they keep their history and can no longer act (an event signed by the admin)."""
+    from workflow.engine.accounts import deactivate
+    from workflow.i18n import _
+
+    user = deactivate(app.workspace, app.login, login, reason, app.keys)
+    app.emit(user.to_json(), _("{login}: deactivated; their history stays, they can no longer act").format(
+        login=user.login))
+
+
+@users.command("reactivate")
+@click.argument("login")
+@click.option("-m", "--reason", default="", help="Why.")
+@click.pass_obj
+def users_reactivate(app: App, login: str, reason: str) -> None:
+    """Reactivate LOGIN, deactivated before: they may act again (an event signed by the admin)."""
+    from workflow.engine.accounts import deactivate
+    from workflow.i18n import _
+
+    user = deactivate(app.workspace, app.login, login, reason, app.keys, active=True)
+    app.emit(user.to_json(), _("{login}: active again").format(login=user.login))
 
 
 @users.command("delegate")
@@ -150,20 +180,22 @@ def workflows_list(app: App) -> None:
     rows: list[dict[str, Any]] = [{"id": d.id, "title": d.title, "states": len(d.states),
                                    "transitions": len(d.transitions), "version": d.hash, "file": d.path}
                                   for d in defs.values()]
-    app.emit({"workflows": rows}, table(["id", "title", "states", "transitions", "version"],
+    app.emit({"workflows": rows}, table(["id", say("title"), say("states"), say("transitions"), say("version")],
                                         [[r["id"], r["title"], r["states"], r["transitions"], r["version"][:12]]
                                          for r in rows]))
 
 
 @workflows.command("show")
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="WORKFLOW")
 @click.pass_obj
 def workflows_show(app: App, workflow_id: str) -> None:
-    """States, transitions, guards and worklists of a workflow, with Chinese titles."""
+    """Fields (their --set keys), states, transitions, guards and worklists of a workflow, with
+    Chinese titles."""
     from workflow.definition.describe import describe, describe_text
     from workflow.engine.admin import definitions_in_use, pick_definition
 
-    definition = pick_definition(definitions_in_use(app.optional_workspace()), workflow_id)
+    definitions = definitions_in_use(app.optional_workspace())
+    definition = pick_definition(definitions, named(definitions, workflow_id))
     app.emit(describe(definition), describe_text(definition))
 
 
@@ -188,12 +220,20 @@ def workflows_graph(app: App, workflow_id: str, fmt: str, output: str | None) ->
     from workflow.definition.graph import draw, text_of, write
     from workflow.engine.admin import definitions_in_use, pick_definition
 
-    drawn = draw(pick_definition(definitions_in_use(app.optional_workspace()), workflow_id), fmt)
+    definitions = definitions_in_use(app.optional_workspace())
+    drawn = draw(pick_definition(definitions, named(definitions, workflow_id)), fmt)
     if output:
         write(drawn, output)
         app.emit({"workflow": workflow_id, "format": fmt, "output": output}, f"wrote {output}")
     else:
         app.emit({"workflow": workflow_id, "format": fmt, "graph": text_of(drawn)}, text_of(drawn))
+
+
+def named(definitions: dict[str, Any], name: str) -> str:
+    """A workflow's id from its id or its Chinese title (工作计划 = plan); unknown: as given."""
+    from workflow.definition.names import workflow
+
+    return workflow({i: d.title for i, d in definitions.items()}, name) or name
 
 
 @click.group()

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from workflow.commands.app import App
+from workflow.commands.progress import progress
+from workflow.i18n import say
 
 if TYPE_CHECKING:  # for the annotations (imported when used, not at startup)
     from workflow.engine.guards import Actor
@@ -34,8 +36,8 @@ def audit_checkpoint(app: App) -> None:
 
     actor = _auditor(app)
     made = make_checkpoint(app.workspace.db, actor.login, app.workspace.now().isoformat())
-    app.emit(made, f"{made['line']}\nkeep this line outside gongwen (print it, mail it, file it): "
-                   "`gongwen audit verify --checkpoint LINE` proves the log only grew since")
+    app.emit(made, f"{made['line']}\n" + say("keep this line outside gongwen (print it, mail it, file it): "
+                                             "`gongwen audit verify --checkpoint LINE` proves the log only grew since"))
 
 
 @audit.command("verify")
@@ -54,16 +56,19 @@ def audit_verify(app: App, checkpoint: str | None, with_root: bool, no_signature
 
     _auditor(app)
     given = read_checkpoint(checkpoint) if checkpoint else None
-    report = verify(app.workspace.db, given, root=with_root, at=app.workspace.now().isoformat(),
-                    signatures=not no_signatures)
-    lines = [f"{'OK' if report.ok else 'BROKEN'}: {report.events} events ({report.signatures} signatures checked), "
-             f"{report.items} items, {report.blobs} stored documents; head {report.head}"]
+    with progress(app, say("verifying"), None):
+        report = verify(app.workspace.db, given, root=with_root, at=app.workspace.now().isoformat(),
+                        signatures=not no_signatures)
+    lines = [say("{verdict}: {events} events ({signatures} signatures checked), {items} items, {blobs} stored "
+                 "documents; head {head}", verdict=say("OK") if report.ok else say("BROKEN"), events=report.events,
+                 signatures=report.signatures, items=report.items, blobs=report.blobs, head=report.head)]
     for p in report.problems:
         where = f"{p.item or '-'}" + (f" event {p.seq}" if p.seq else "") + (f" (#{p.event_id})" if p.event_id else "")
         lines.append(f"  {p.kind:<20} {where}: {p.message}")
     lines += [f"  note: {n}" for n in report.notes]
     if report.line:
-        lines.append(f"{report.line}\nkeep this line outside gongwen: it is a checkpoint of the log just verified")
+        lines.append(f"{report.line}\n" + say("keep this line outside gongwen: it is a checkpoint of the log just "
+                                              "verified"))
     app.emit(report.to_json(), "\n".join(lines))
     if not report.ok:
         raise click.exceptions.Exit(1)
@@ -80,9 +85,12 @@ def audit_replay(app: App, at: str | None, item_key: str | None, rerender: bool)
     from workflow.commands.present import table
 
     _auditor(app)
-    report = replay(app.workspace, at, item_key, rerender)
-    lines = [f"{'OK' if report.ok else 'ANOMALIES'}: {report.events} events of {report.items} items replayed"
-             + (f"; {report.rerendered} of {report.documents} documents re-rendered byte for byte" if rerender else "")]
+    with progress(app, say("replaying"), None):
+        report = replay(app.workspace, at, item_key, rerender)
+    lines = [say("{verdict}: {events} events of {items} items replayed", verdict=say("OK") if report.ok
+                 else say("ANOMALIES"), events=report.events, items=report.items)
+             + (say("; {done} of {documents} documents re-rendered byte for byte", done=report.rerendered,
+                    documents=report.documents) if rerender else "")]
     for a in report.anomalies:
         lines.append(f"  {a.item}" + (f" event {a.seq}" if a.seq is not None else "")
                      + (f" {a.document}" if a.document is not None else "") + f": {a.problem}")

@@ -10,19 +10,17 @@ from typing import Any
 
 from workflow import inputs
 from workflow.canonical import canonical_hash
-from workflow.definition import countersign, expressions, procedure, timers, yamlsrc
+from workflow.definition import confidential, countersign, expressions, ledger, procedure, timers, yamlsrc
 from workflow.definition.fields import Field
 from workflow.definition.fieldspecs import build_field, plain
 from workflow.definition.model import (
     BUILTIN_ROLES,
-    COUNTERSIGN,
     CREATE,
-    ESCALATE,
     ID_PATTERN,
     KEY_PREFIX_PATTERN,
-    MIGRATE,
     NUMBER_SCOPES,
-    OVERDUE,
+    RESERVED_TRANSITIONS,
+    VOIDED,
     Definition,
     FormSpec,
     NumberSpec,
@@ -73,8 +71,9 @@ class Builder:
         if not isinstance(doc, dict):
             self.problem(1, "a definition must be a YAML mapping")
             doc = self.mapping(None, 1, "")
-        known = {"id", "title", "key_prefix", "initial", "description", "roles", "params", "item_title",
-                 "fields", "states", "transitions", "worklists", "numbers", "deadlines", "signing", "creators"}
+        known = {"id", "title", "key_prefix", "initial", "description", "roles", "params", "item_title", "ledger",
+                 "fields", "states", "transitions", "worklists", "numbers", "deadlines", "signing", "creators",
+                 "confidential"}
         for key in doc:
             if key not in known:
                 self.problem(doc.line_of(key), f"unknown key {key!r}")
@@ -117,7 +116,9 @@ class Builder:
             numbers=numbers, deadlines=deadlines, description=str(doc.get("description") or ""),
             item_title=self.check_item_title(doc, fields), role_units=role_units,
             creators=self.role_list(doc.get("creators"), doc.line_of("creators"), "creators"),
-            signing=procedure.build_signing(self, doc.get("signing"), doc.line_of("signing"), fields, transitions))
+            signing=procedure.build_signing(self, doc.get("signing"), doc.line_of("signing"), fields, transitions),
+            ledger=ledger.build(self, doc.get("ledger"), doc.line_of("ledger"), fields, numbers, transitions),
+            confidential=confidential.build(self, doc.get("confidential"), doc.line_of("confidential"), fields))
         if initial in states:
             procedure.check_graph(self, definition, doc["states"])
         return definition
@@ -173,8 +174,8 @@ class Builder:
             line = raw.line_of(sid)
             spec = self.mapping(spec, line, f"state {sid!r}")
             self.known_keys(spec, {"title", "editable", "final", "permissions", "countersign"}, f"state {sid!r}")
-            if not ID_PATTERN.fullmatch(str(sid)):
-                self.problem(line, f"bad state id {sid!r} (lowercase letters, digits, _)")
+            if not ID_PATTERN.fullmatch(str(sid)) or sid == VOIDED:
+                self.problem(line, f"bad state id {sid!r} (lowercase letters, digits, _; not voided)")
             if not spec.get("title"):
                 self.problem(line, f"state {sid!r} needs a title")
             editable = spec.get("editable") or []
@@ -230,9 +231,9 @@ class Builder:
             line = raw.line_of(tid)
             spec = self.mapping(spec, line, f"transition {tid!r}")
             tid = str(tid)
-            if not ID_PATTERN.fullmatch(tid) or tid in (CREATE, MIGRATE, COUNTERSIGN, OVERDUE, ESCALATE):
+            if not ID_PATTERN.fullmatch(tid) or tid in RESERVED_TRANSITIONS:
                 self.problem(line, f"bad transition id {tid!r} (lowercase letters, digits, _; not create, migrate, "
-                                   "countersign, overdue or escalate)")
+                                   "countersign, overdue, escalate, attach or void)")
             for key in spec:
                 if key not in known:
                     self.problem(spec.line_of(key), f"unknown key {key!r} in transition {tid!r}")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from workflow.definition.confidential import Confidential
+    from workflow.definition.ledger import LedgerSpec
     from workflow.definition.timers import TimerSpec
 
 BUILTIN_ROLES = {"owner": "创建人", "admin": "管理员"}
@@ -18,6 +20,9 @@ ESCALATE = "escalate"  # still overdue after the deadline's escalate.after: repo
 SYSTEM_USER = "system"  # the actor of `gongwen tick`: fires timers, 催办 and escalations, nothing else
 COUNTERSIGN = "countersign"  # the event of one countersigner's opinion (会签意见), staying in the state
 AGREE, DISAGREE = "同意", "不同意"  # a countersigner's two answers
+VOIDED, VOIDED_TITLE = "voided", "已作废"  # the engine-level state of an item voided (作废): no exit
+ATTACH, VOID = "attach", "void"  # the engine's own events adding 附件 and voiding an item (no definition's)
+RESERVED_TRANSITIONS = (CREATE, MIGRATE, COUNTERSIGN, OVERDUE, ESCALATE, ATTACH, VOID)  # not for a definition
 
 # Names that end up in file paths, database keys and item keys (whole-string matches: `fullmatch`).
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")  # workflow, field, state, transition, worklist, number ids
@@ -168,6 +173,8 @@ class Definition:
     role_units: dict = field(default_factory=dict)  # role -> the field naming the unit its holders act for
     creators: list = field(default_factory=list)  # the roles that may create an item (none given: anyone)
     signing: SigningSpec | None = None
+    ledger: LedgerSpec | None = None  # the Excel 台账 (definition/ledger.py); None: derived from the fields
+    confidential: Confidential | None = None  # who sees an item marked with a 密级 (definition/confidential.py)
     description: str = ""
     item_title: str = ""  # python format over fields, for items without a title field
     source: str = ""
@@ -178,7 +185,9 @@ class Definition:
         return self.roles.get(role) or BUILTIN_ROLES.get(role, role)
 
     def state_title(self, state: str) -> str:
-        return self.states[state].title if state in self.states else state
+        if state in self.states:
+            return self.states[state].title
+        return VOIDED_TITLE if state == VOIDED else state
 
     def exits(self, state: str) -> list[Transition]:
         return [t for t in self.transitions.values() if state in t.sources]

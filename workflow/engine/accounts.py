@@ -12,21 +12,27 @@ registering another revokes the one before in the same event."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow import inputs
+from workflow.definition.model import SYSTEM_USER
 from workflow.engine import users
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Refused
-from workflow.identity.keyring import check_login
+from workflow.identity.keyring import KeyRing, check_login
 from workflow.identity.keys import PublicKey, Signer, parse_public_line
 from workflow.store import chain
 from workflow.store.orm import Event, User, UserKey, UserRole
 
+if TYPE_CHECKING:
+    from workflow.engine.views import UserView
+    from workflow.store.workspace import Workspace
+
 USERS_STREAM = "@users"
-KINDS = ("user_add", "role_grant", "role_revoke", "key_add", "key_revoke")
+KINDS = ("user_add", "role_grant", "role_revoke", "key_add", "key_revoke", "user_deactivate", "user_reactivate")
 
 
 def _event(session: Session, actor: Actor, signer: Signer, kind: str, login: str, data: dict[str, Any],
@@ -142,3 +148,39 @@ def revoke_key(session: Session, admin: Actor, signer: Signer, login: str, now: 
     previous.revoked_event = event.id
     session.flush()
     return previous
+
+
+def set_active(session: Session, admin: Actor, signer: Signer, login: str, active: bool, reason: str,
+               now: dt.datetime) -> User:
+    """Deactivate (or reactivate) `login`: a user_deactivate (user_reactivate) event, and the
+    users row's deactivated_event. A deactivated user keeps their history, roles and key, and is
+    refused every write (users.authenticate: user_inactive)."""
+    user = users.get(session, login)
+    if login == SYSTEM_USER:
+        raise BadInput(f"{SYSTEM_USER} (the system user of gongwen tick) cannot be deactivated", reason="bad_user")
+    if not active and login == admin.login:
+        raise Refused(f"{login}: an admin cannot deactivate themself; another admin can",
+                      reason="self_deactivation")
+    if (user.deactivated_event is None) == active:
+        raise Refused(f"{login} is already {'active' if active else 'deactivated'}",
+                      reason="already_active" if active else "already_inactive")
+    event = _event(session, admin, signer, "user_reactivate" if active else "user_deactivate", login,
+                   {"reason": reason} if reason else {}, {"active": [not active, active]}, now)
+    user.deactivated_event = None if active else event.id
+    session.flush()
+    return user
+
+
+def deactivate(workspace: Workspace, admin_login: str, login: str, reason: str = "", keys: KeyRing | None = None,
+               active: bool = False) -> UserView:
+    """`gongwen users deactivate LOGIN [-m REASON]` (`reactivate` with active=True), as the admin
+    `admin_login`, whose key on this account signs the event."""
+    from workflow.engine.views import user_view
+
+    reason = inputs.check_text((reason or "").strip(), "the reason", multiline=False, limit=1000)
+    signer = (keys or KeyRing(workspace.root)).signer(admin_login)
+    now = workspace.now()
+    with workspace.db.write() as session:
+        admin = users.authenticate_admin(session, admin_login, signer)
+        user = set_active(session, admin, signer, login, active, reason, now)
+        return user_view(user, active_key(session, login))

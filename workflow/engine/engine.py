@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflow import inputs
-from workflow.definition.fields import apply_sets
 from workflow.definition.model import CREATE, SYSTEM_USER, Definition, Transition, Worklist
 from workflow.documents import produce as documents
 from workflow.engine import (
     countersign,
+    creating,
     delegation,
     edits,
     guards,
@@ -30,9 +30,11 @@ from workflow.engine import (
     timers,
     users,
     views,
+    visibility,
 )
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Conflict, NotFound, Refused
+from workflow.i18n import Msg, Named
 from workflow.identity.keyring import KeyRing
 from workflow.identity.keys import Signer
 from workflow.store import chain
@@ -79,7 +81,7 @@ class Engine:
         if item is None and key.isdigit():
             item = session.get(Item, int(key))
         if item is None:
-            raise NotFound(f"no item {key!r}")
+            raise NotFound(Msg("no item {key!r}", key=key))
         return item
 
     events_of = staticmethod(prepare.events_of)
@@ -103,48 +105,39 @@ class Engine:
     # -- writing ----------------------------------------------------------------------------
     def create(self, login: str, workflow_id: str, title: str | None = None,
                values: dict[str, Any] | None = None, sets: Sets = (), comment: str = "") -> views.ItemView:
+        return self.create_many(login, workflow_id, [(title, values or {}, sets, comment)])[0]
+
+    def create_many(self, login: str, workflow_id: str,
+                    rows: Sequence[tuple[str | None, dict[str, Any], Sets, str]]) -> list[views.ItemView]:
+        """Create items (title, values, sets, comment each) in ONE transaction: all or none
+        (gongwen import); their files are written after the commit."""
         definition = registry.current(self.ws, workflow_id)
         _not_system(login)
-        if title:
-            inputs.check_text(title, "title", multiline=False)
+        for title, *_rest in rows:
+            if title:
+                inputs.check_text(title, "title", multiline=False)
         now = self.now()
-        out = documents.Rendered()
         signer = self._signer(login)  # before the lock: a missing key or passphrase changes nothing
         documents.check_writable(self.ws)  # nor a documents/ folder that takes no files
+        made: list[tuple[views.ItemView, documents.Rendered]] = []
         with self.db.write() as session:
             actor = users.authenticate(session, login, signer)
             if definition.creators and not set(actor.roles) & set(definition.creators):
                 wanted = "、".join(f"{r}（{definition.role_title(r)}）" for r in definition.creators)
-                raise Refused(f"{actor.login} may not create a {definition.id} ({definition.title}): needs one of "
-                              f"{wanted}", reason="role_missing", transition=CREATE)
+                raise Refused(Msg("{login} may not create a {workflow}: needs one of {wanted}", login=actor.login,
+                                  workflow=Named.of(definition.id, definition.title), wanted=wanted),
+                              reason="role_missing", transition=CREATE)
             registry.store(session, definition, now.isoformat())
-            fields = {name: f.default for name, f in definition.fields.items() if f.default is not None}
-            for name, value in (values or {}).items():
-                fields[name] = _parse_top(definition, name, value)
-            fields = apply_sets(fields, definition.fields, sets)
-            for role, name in definition.role_units.items():  # a school's user applies for their school
-                if role in actor.roles and actor.unit and fields.get(name) in (None, ""):
-                    fields[name] = definition.fields[name].parse(actor.unit)
-            edits.check_unit(definition, CREATE, actor, fields)
-            fields = {n: fields[n] for n in definition.fields if n in fields}  # schema order
-            if title:
-                if "title" in definition.fields:
-                    fields["title"] = definition.fields["title"].parse(title)
-            item_title = title or definition.title_for(fields)
-            item = Item(key=numbers.item_key(session, definition.key_prefix, now.year),
-                        workflow_id=definition.id, definition_hash=definition.hash,
-                        state=definition.initial, title=str(item_title), fields=fields, numbers={},
-                        creator=actor.login, created_at=now.isoformat(), updated_at=now.isoformat(),
-                        updated_by=actor.login)
-            session.add(item)
-            session.flush()
-            changes = {k: [None, v] for k, v in fields.items()}
-            self._append_event(session, signer, item, definition, CREATE, None, actor, comment, changes, {}, now)
-            self._run_automatic(session, signer, item, definition, actor, now, out)
-            view = self._view(session, item, definition, actor, now)
-        written, warning = documents.write_files_after_commit(self.ws, view.key, f"{view.key} (created)",
-                                                              out.documents, out.blobs)
-        return dataclasses.replace(view, warning=warning) if warning else view
+            for title, values, sets, comment in rows:
+                out = documents.Rendered()
+                made.append((creating.create_one(self, session, signer, definition, actor, now, out, title,
+                                                 values, sets, comment), out))
+        result = []
+        for view, out in made:
+            written, warning = documents.write_files_after_commit(self.ws, view.key, f"{view.key} (created)",
+                                                                  out.documents, out.blobs)
+            result.append(dataclasses.replace(view, warning=warning) if warning else view)
+        return result
 
     def fire(self, login: str, key: str, transition_id: str, comment: str = "",
              sets: Sets = (), expected_version: int | None = None, attach: Attach | None = None,
@@ -168,10 +161,11 @@ class Engine:
                                                             expected_version, ready)
                 tr = definition.transitions.get(transition_id)
                 if tr is None or tr.automatic or tr.outcome_of or tr.timer:
-                    exits = ", ".join(f"{t.id} ({t.title})" for t in definition.exits(item.state)
-                                      if not t.automatic) or "none"
-                    raise Refused(f"{definition.id} has no transition {transition_id!r} to fire by hand; "
-                                  f"exits of {item.state} ({definition.state_title(item.state)}): {exits}",
+                    exits = Named.listing(Named.of(t.id, t.title) for t in definition.exits(item.state)
+                                          if not t.automatic)
+                    raise Refused(Msg("{workflow} has no transition {transition!r} to fire by hand; exits of {state}: "
+                                      "{exits}", workflow=definition.id, transition=transition_id, exits=exits,
+                                      state=Named.of(item.state, definition.state_title(item.state))),
                                   reason="not_an_exit", transition=transition_id)
                 self._transition(session, signer, item, definition, tr, actor, comment, sets, now, out, attach)
                 # what follows (automatic transitions, a 会签's outcome) is done by whoever signed
@@ -191,11 +185,11 @@ class Engine:
         its definition, who acts and who signs (with the delegations to the actor in force), its
         events and the users they name loaded once, or taken from what `ready` loaded before."""
         item, delegated = self.item_for_write(session, key, login, now.date())
-        if ready is not None:
-            ready.reuse(session, item)
+        reused = ready is not None and ready.reuse(session, item)
         if expected_version is not None and item.version != expected_version:
             raise self._conflict(session, item, expected_version)
-        documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
+        if not reused:  # else checked before the lock
+            documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
         definition = registry.pinned(session, item.definition_hash)
         self.events_of(session, item, login, entered_by)  # and the users they name, the actor too
         actor, clerk = self._acting(session, login, entered_by, signer)
@@ -209,7 +203,9 @@ class Engine:
         returned form (代录), the actor named and the office user proven by the key, who also does
         what follows (automatic transitions, a 会签's outcome)."""
         if entered_by:
-            return users.actor(session, login), users.authenticate(session, entered_by, signer)
+            named = users.actor(session, login)
+            users.require_active(users.get_loaded(session, login), login)  # a deactivated user decides nothing
+            return named, users.authenticate(session, entered_by, signer)
         actor = users.authenticate(session, login, signer)
         return actor, actor
 
@@ -308,9 +304,10 @@ class Engine:
         events = self.events_of(session, item)
         last = events[-1] if events else None
         who, when = (last.actor, last.time) if last else (item.updated_by, item.updated_at)
-        return Conflict(f"{item.key} was changed by {who} at {when} (version {expected} → {item.version}); "
-                        f"reload it with `gongwen show {item.key}` and decide again",
-                        changed_by=who, changed_at=when, version=item.version)
+        said = Msg("{key} was changed by {who} at {when} (version {expected} → {version}); reload it with `gongwen "
+                   "show {key}` and decide again", key=item.key, who=who, when=when, expected=expected,
+                   version=item.version)
+        return Conflict(said, changed_by=who, changed_at=when, version=item.version)
 
     # -- reading ----------------------------------------------------------------------------
     def show(self, login: str, key: str) -> views.ItemView:
@@ -318,6 +315,7 @@ class Engine:
             item = self.get_item(session, key)
             definition = registry.pinned(session, item.definition_hash)
             actor = delegation.with_grants(session, users.actor(session, login), self.now())
+            visibility.check(definition, actor, item)
             view = self._view(session, item, definition, actor, self.now())
             keys = users.registered_keys(session)
             history = tuple(views.event_view(e, definition, keys) for e in self.events_of(session, item))
@@ -325,9 +323,10 @@ class Engine:
 
     def history(self, login: str, key: str) -> views.ItemHistory:
         with self.db.read() as session:
-            users.actor(session, login)
+            actor = delegation.with_grants(session, users.actor(session, login), self.now())
             item = self.get_item(session, key)
             definition = registry.pinned(session, item.definition_hash)
+            visibility.check(definition, actor, item)
             keys = users.registered_keys(session)  # once, not per event
             return views.ItemHistory(key=item.key, workflow=item.workflow_id, title=item.title, state=item.state,
                                      history=tuple(views.event_view(e, definition, keys)
@@ -336,20 +335,22 @@ class Engine:
     def documents(self, login: str, key: str, with_bytes: bool = False) -> views.ItemDocuments:
         """An item's documents, oldest first; with their bytes (from the database) on request."""
         with self.db.read() as session:
-            users.actor(session, login)
+            actor = delegation.with_grants(session, users.actor(session, login), self.now())
             item = self.get_item(session, key)
+            visibility.check(registry.pinned(session, item.definition_hash), actor, item)
             rows = documents.item_documents(session, item)
             blobs = {r["sha256"]: load_blob(session, r["sha256"]) for r in rows} if with_bytes else {}
             return views.ItemDocuments(key=item.key, title=item.title, documents=tuple(rows), blobs=blobs)
 
-    def list_items(self, login: str, workflow: str | None = None, state: str | None = None,
-                   mine: bool = False, limit: int | None = None, offset: int = 0) -> reads.ItemPage:
-        """A page of items (all without `limit`), with the total (engine/reads.py: Core rows)."""
-        return reads.list_page(self.ws, login, workflow, state, mine, limit, offset)
+    def list_items(self, login: str, workflow: str | None = None, state: str | None = None, mine: bool = False,
+                   limit: int | None = None, offset: int = 0, search: reads.Search | None = None) -> reads.ItemPage:
+        """A page of items (all without `limit`), with the total (engine/listing.py: Core rows)."""
+        return reads.list_page(self.ws, login, workflow, state, mine, limit, offset, search)
 
-    def worklist(self, login: str) -> list[views.Worklist]:
-        """The worklists holding something for this user, in the order they are first met."""
-        return reads.worklist(self.ws, login, self.now())
+    def worklist(self, login: str, limit: int | None = None) -> list[views.Worklist]:
+        """The worklists holding something for this user, in the order they are first met (each
+        with its first `limit` items and its total, or all of them)."""
+        return reads.worklist(self.ws, login, self.now(), limit)
 
     def _worklists_holding(self, session: Session, item: Item, definition: Definition, actor: Actor,
                            now: dt.datetime) -> list[Worklist]:
@@ -385,12 +386,5 @@ class Engine:
 def _not_system(*logins: str | None) -> None:
     """The system user acts only through `gongwen tick` (timers, 催办, 督办), never by hand."""
     if SYSTEM_USER in logins:
-        raise Refused(f"{SYSTEM_USER} (the system user) acts only through `gongwen tick`: timers, 催办 and 督办",
-                      reason="role_missing")
-
-
-def _parse_top(definition: Definition, name: str, value: Any) -> Any:
-    spec = definition.fields.get(name)
-    if spec is None:
-        raise BadInput(f"unknown field {name!r} in {definition.id} (fields: {', '.join(definition.fields)})")
-    return spec.parse(value)
+        raise Refused(Msg("{user} (the system user) acts only through `gongwen tick`: timers, 催办 and 督办",
+                          user=SYSTEM_USER), reason="role_missing")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from workflow.definition.model import MIGRATE, Definition
 from workflow.engine import registry, users
 from workflow.errors import BadInput, NotFound, Refused
+from workflow.i18n import Msg
 from workflow.identity.keyring import KeyRing
 from workflow.store import chain
 from workflow.store.orm import Event, Item
@@ -72,9 +73,8 @@ def migrate(workspace: Workspace, admin_login: str, workflow_id: str, to: str = 
     signer = (keyring or KeyRing(workspace.root)).signer(admin_login)
     now = workspace.now()
     with workspace.db.write() as session:
-        admin = users.authenticate(session, admin_login, signer)
-        if "admin" not in admin.roles:
-            raise Refused(f"{admin_login} is not an admin: only an admin migrates items", reason="role_missing")
+        admin = users.authenticate_admin(session, admin_login, signer, Msg(
+            "{login} is not an admin: only an admin migrates items", login=admin_login))
         target = _target(workspace, session, workflow_id, to)
         for source, new in mapping.items():
             if new not in target.states:
@@ -90,7 +90,7 @@ def migrate(workspace: Workspace, admin_login: str, workflow_id: str, to: str = 
         moves: list[tuple[Item, Definition, str]] = []
         for item in found:
             old = registry.pinned(session, item.definition_hash)
-            if item.definition_hash == target.hash or old.states[item.state].final:
+            if item.definition_hash == target.hash or item.state not in old.states or old.states[item.state].final:
                 continue  # already there, or done with: finished items keep the version they ended under
             state = mapping.get(item.state, item.state)
             if state not in target.states:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, NotFound, Refused
+from workflow.i18n import Msg
 from workflow.identity.keys import Registered, Signer, parse_public_line
 from workflow.store.grants import check_db_login
 from workflow.store.orm import User, UserKey, UserRole
@@ -38,7 +39,7 @@ def get_loaded(session: Session, login: str) -> User | None:
 def actor(session: Session, login: str) -> Actor:
     user = get_loaded(session, login)
     if user is None:
-        raise Refused(f"unknown user {login!r}: ask an admin to run `gongwen users add {login}`",
+        raise Refused(Msg("unknown user {login!r}: ask an admin to run `gongwen users add {login}`", login=login),
                       reason="unknown_user")
     return Actor(login=user.login, name=user.name, title=user.title, roles=user.role_names, unit=user.unit or "")
 
@@ -49,7 +50,7 @@ def require_admin(session: Session, login: str, allow_bootstrap: bool = False) -
     if not has_admin and allow_bootstrap:
         return
     if "admin" not in actor(session, login).roles:
-        raise Refused(f"{login} is not an admin: only an admin manages users", reason="role_missing")
+        raise Refused(Msg("{login} is not an admin: only an admin manages users", login=login), reason="role_missing")
 
 
 def check_roles(roles: list[str], known_roles: set[str]) -> None:
@@ -90,16 +91,35 @@ def authenticate(session: Session, login: str, signer: Signer) -> Actor:
     found = actor(session, login)
     check_db_login(session, login)
     user = get_loaded(session, login)  # loaded with its active key by preload
+    require_active(user, login)
     registered = next((key.fingerprint for key in user.active_keys), None) if user is not None else None
     if registered != signer.fingerprint:
-        why = ("has no registered key" if registered is None else
-               f"is registered with another key ({registered}); this account's is {signer.fingerprint}")
-        raise Refused(f"{login} {why}: ask an admin to run `gongwen users key {login} LINE` with the line "
-                      f"`gongwen key show --login {login}` prints", reason="not_authenticated", login=login)
+        why = (Msg("has no registered key") if registered is None else
+               Msg("is registered with another key ({registered}); this account's is {mine}", registered=registered,
+                   mine=signer.fingerprint))
+        raise Refused(Msg("{login} {why}: ask an admin to run `gongwen users key {login} LINE` with the line "
+                          "`gongwen key show --login {login}` prints", login=login, why=why),
+                      reason="not_authenticated", login=login)
     return found
+
+
+def require_active(user: User | None, login: str) -> None:
+    """A deactivated user (`gongwen users deactivate`) keeps their history and acts no more."""
+    if user is not None and user.deactivated_event is not None:
+        raise Refused(f"{login} is deactivated and can no longer act: an admin may run "
+                      f"`gongwen users reactivate {login}`", reason="user_inactive", login=login)
 
 
 def registered_keys(session: Session) -> Registered:
     """Every key ever registered, parsed once: fingerprint -> (login, raw public key)."""
     return {fp: (login, parse_public_line(line).raw) for fp, login, line in
             session.execute(select(UserKey.fingerprint, UserKey.login, UserKey.public_key))}
+
+
+def authenticate_admin(session: Session, login: str, signer: Signer, refusal: Msg | None = None) -> Actor:
+    """The acting admin, proven by their key (authenticate); Refused role_missing for anyone else."""
+    admin = authenticate(session, login, signer)
+    if "admin" not in admin.roles:
+        raise Refused(refusal or Msg("{login} is not an admin: only an admin manages users", login=login),
+                      reason="role_missing")
+    return admin
