@@ -1,7 +1,8 @@
 """Bulk work (issue 17): `gongwen do TRANSITION --all-from FILE | --where …` fires on many items,
 each in its own transaction, and reports per item which moved and which were refused (with the
 reason); the exit code is the worst one; a refused item is left exactly as it was. The progress
-bar is drawn on a terminal (a real pseudo-terminal here) and never under --json or in a pipe."""
+bar is drawn on a terminal (a real pseudo-terminal here) and never under --json or in a pipe; on
+a terminal, tables are drawn by rich too."""
 
 from __future__ import annotations
 
@@ -131,3 +132,22 @@ def test_progress_bar_on_a_terminal_and_never_under_json(sqlite_workspace, tmp_p
                                                 str(tmp_path / "keys.txt")], cwd=sqlite_workspace.root,
                            capture_output=True, text=True, env={**os.environ, "GONGWEN_NOW": NOW})
     assert piped.returncode == 0 and "━" not in piped.stdout + piped.stderr and "3 moved" in piped.stdout
+
+
+def test_tables_on_a_terminal_are_rich_and_plain_in_a_pipe(sqlite_workspace):
+    from workflow.engine.engine import Engine
+
+    key = Engine(sqlite_workspace).create("zhangwei", "plan", values=plan_values(title="关于[重要]事项的通知")).key
+    code, shown = on_a_terminal(["--as", "zhaomin", "list"], sqlite_workspace.root)
+    assert code == 0 and "\x1b[1m" in shown  # the header in bold
+    assert key in shown and "关于[重要]事项的通知" in shown  # a cell is text, never rich markup
+    piped = subprocess.run(gongwen_command() + ["--as", "zhaomin", "list"], cwd=sqlite_workspace.root,
+                           capture_output=True, text=True, env={**os.environ, "GONGWEN_NOW": NOW})
+    assert piped.returncode == 0 and "\x1b[" not in piped.stdout and "关于[重要]事项的通知" in piped.stdout
+    code, shown = on_a_terminal(["--as", "zhaomin", "show", "JH-1999-0001"], sqlite_workspace.root)
+    assert code == 4 and "\x1b[31m" in shown and "JH-1999-0001" in shown  # an error in red on a terminal
+    piped = subprocess.run(gongwen_command() + ["--as", "zhaomin", "show", "JH-1999-0001"],
+                           cwd=sqlite_workspace.root, capture_output=True, text=True,
+                           env={**os.environ, "GONGWEN_NOW": NOW})
+    assert piped.returncode == 4 and piped.stderr.startswith("error: ") and "\x1b[" not in piped.stderr
+

@@ -124,7 +124,7 @@ class GongwenGroup(click.Group):
             if as_json:
                 click.echo(json.dumps({"error": exc.to_json()}, ensure_ascii=False))
             else:
-                click.echo(error_line(localized(exc.message, exc.template, exc.params)), err=True)
+                click.secho(error_line(localized(exc.message, exc.template, exc.params)), err=True, fg="red")
         except click.ClickException as exc:
             code = exc.exit_code
             if as_json:
@@ -133,7 +133,7 @@ class GongwenGroup(click.Group):
                 context = getattr(exc, "ctx", None)
                 hint = say(" (see `{command} --help`)", command=context.command_path if context is not None
                            else "gongwen")
-                click.echo(error_line(f"{' '.join(exc.format_message().split())}{hint}"), err=True)
+                click.secho(error_line(f"{' '.join(exc.format_message().split())}{hint}"), err=True, fg="red")
         except click.Abort:
             click.echo(_("aborted"), err=True)
             code = 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,12 +26,30 @@ def pad(text: str, size: int) -> str:
 
 
 def table(headers: list[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns padded to their widest cell (Chinese counted as two); on a terminal, a rich table
+    with its header in bold: the same cells, easier to read."""
     cells = [[str(c) if c is not None else "" for c in row] for row in rows]
+    if sys.stdout.isatty():
+        return _rich_table(headers, cells)
     sizes = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(pad(h, s) for h, s in zip(headers, sizes)).rstrip(),
              "  ".join("-" * s for s in sizes)]
     lines += ["  ".join(pad(c, s) for c, s in zip(r, sizes)).rstrip() for r in cells]
     return "\n".join(lines)
+
+
+def _rich_table(headers: list[str], cells: list[list[str]]) -> str:
+    from rich.console import Console
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    shown = Table(*(Column(Text(h)) for h in headers), header_style="bold", box=None, pad_edge=False)
+    for row in cells:  # Text: a cell is shown as it is, never read as rich markup ([重要] stays)
+        shown.add_row(*(Text(c) for c in row))
+    console = Console(force_terminal=True, width=shutil.get_terminal_size().columns)
+    with console.capture() as captured:
+        console.print(shown)
+    return captured.get().rstrip("\n")
 
 
 def value_text(value: Any) -> str:
