@@ -28,7 +28,7 @@ def on_worklists(engine, login: str) -> set[str]:
 
 def test_the_creator_voids_a_draft_it_leaves_the_worklists_and_stays_in_list_and_history(workspace, engine, gw, key):
     assert key in on_worklists(engine, "zhangwei")
-    result = gw("--json", "--as", "zhangwei", "void", key, "-m", "重复起草，以JH另件为准")
+    result = gw("--json", "--as", "zhangwei", "void", key.lower(), "-m", "重复起草，以JH另件为准")  # keys: any case
     assert result.exit_code == 0, result.output
     shown = as_json(result)
     assert (shown["state"], shown["state_title"], shown["allowed"]) == (VOIDED, "已作废", [])

@@ -24,8 +24,9 @@ def attach(app: App, key: str, files: tuple[str, ...], field: str | None, note: 
     xlsx, pptx (no macros), doc, xls, ppt, wps, et, jpg, png, tif. Listed and exported by `gongwen
     docs`; `gongwen audit verify` checks their bytes."""
     from workflow.engine.attachments import attach as attach_files
+    from workflow.engine.names import item_key
 
-    done = attach_files(app.engine, app.login, key, files, field, note)
+    done = attach_files(app.engine, app.login, item_key(key), files, field, note)
     app.emit(done.to_json(), _("attached {n} files to {key} (event {seq}): {names}").format(
         n=len(done.files), key=done.key, seq=done.seq, names=", ".join(f["name"] for f in done.files)))
 
@@ -40,8 +41,9 @@ def void(app: App, key: str, reason: str, expected_version: int | None) -> None:
     """Void ITEM (作废): by its creator or an admin, while it is in its initial state or sent back
     (退回). It moves to 已作废, leaves every worklist and stays in the history. An item further
     along is withdrawn or revoked (撤回/撤销) through its workflow instead."""
+    from workflow.engine.names import item_key
     from workflow.engine.void import void as void_item
 
-    view = void_item(app.engine, app.login, key, reason, expected_version)
+    view = void_item(app.engine, app.login, item_key(key), reason, expected_version)
     app.emit(view.to_json(), _("{key} voided: now {state} ({title})").format(
         key=view.key, state=view.state, title=view.state_title))
