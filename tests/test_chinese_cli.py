@@ -13,7 +13,13 @@ from helpers import YEAR, plan_values, snapshot
 ZH = {"LANGUAGE": "zh_CN", "LC_ALL": None, "LC_MESSAGES": None, "LANG": "zh_CN.UTF-8"}
 EN = {"LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": "en_US.UTF-8"}
 
-pytestmark = pytest.mark.sqlite_only("the command line's words: the database does not matter")
+
+
+@pytest.fixture
+def db_url():
+    """The workspace's SQLite file only: the command line's words do not depend on the database
+    (this overrides the conftest fixture that runs each test on both)."""
+    return None
 
 
 def as_json(result) -> dict:
