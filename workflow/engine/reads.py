@@ -219,6 +219,7 @@ def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.dat
     lists: dict[tuple[str, str], tuple[Definition, Worklist, list[views.ItemSummary]]] = {}
     calendar = timers.LazyCalendar(workspace)
     whens: dict[tuple[Any, ...], bool] = {}  # a `when` on the same values it reads: the same answer
+    scalars: dict[str, Any] = {}  # a field read alone, as JSON text -> its value (texts, numbers: few)
     totals: dict[tuple[str, str], int] = {}
     for (definition_hash, state, owned), size in counted.items():
         definition = plans[definition_hash].definition
@@ -240,7 +241,8 @@ def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.dat
             fields: dict[str, Any] = {}
             if shape.needs_fields:  # whole, or the fields read alone (NULL: the item has no such field)
                 fields = json_value(raw_fields) if raw_fields is not None else \
-                    {n: json.loads(v) for n, v in zip(names, alone) if v is not None}
+                    {n: scalars[v] if v in scalars else _field_value(v, scalars) for n, v in zip(names, alone)
+                     if v is not None}
             if shape.unit and guards.unit_refusal(definition, "worklist", actor, fields):
                 continue  # another school's item: not theirs to see waiting
             holding = []
@@ -272,19 +274,30 @@ def _fold(workspace: Workspace, actor: guards.Actor, base: set[str], now: dt.dat
                             if not wl.roles or shape.roles & set(wl.roles)]
             if not holding:
                 continue
-        summary = summary_of(item_id, key, workflow_id, definition.title, title, state, shape.state_title, version,
-                             creator, updated_at, updated_by, json_value(numbers))
+        summary = None  # made once, and only while a list it is on still shows fewer than `limit`
         read = (definition_hash, state, owned) not in counted
         for wl in holding:
             found = lists.get((definition.id, wl.id))
             if found is None:
                 found = lists[(definition.id, wl.id)] = (definition, wl, [])
-            found[2].append(summary)
+            if limit is None or len(found[2]) < limit:
+                if summary is None:
+                    summary = summary_of(item_id, key, workflow_id, definition.title, title, state, shape.state_title,
+                                         version, creator, updated_at, updated_by, json_value(numbers))
+                found[2].append(summary)
             if read:
                 totals[(definition.id, wl.id)] = totals.get((definition.id, wl.id), 0) + 1
     return [views.Worklist(workflow=d.id, workflow_title=d.title, worklist=wl.id, title=wl.title,
-                           items=tuple(items[:limit] if limit is not None else items),
-                           total=totals[(d.id, wl.id)]) for d, wl, items in lists.values()]
+                           items=tuple(items), total=totals[(d.id, wl.id)]) for d, wl, items in lists.values()]
+
+
+def _field_value(text: str, scalars: dict[str, Any]) -> Any:
+    """A field read alone (JSON text) as its value; a text, number or boolean is remembered (the
+    same few values recur: 特急, 加急), a list or mapping is parsed each time (never shared)."""
+    value = json.loads(text)
+    if not isinstance(value, (list, dict)) and len(scalars) < 10_000:
+        scalars[text] = value
+    return value
 
 
 @dataclass(frozen=True)
