@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -33,7 +32,7 @@ from workflow.engine import (
     visibility,
 )
 from workflow.engine.guards import Actor
-from workflow.errors import BadInput, Conflict, NotFound, Refused
+from workflow.errors import BadInput, Conflict, Refused
 from workflow.i18n import Msg, Named
 from workflow.identity.keyring import KeyRing
 from workflow.identity.keys import Signer
@@ -74,16 +73,7 @@ class Engine:
         return self.ws.now()
 
     # -- loading ----------------------------------------------------------------------------
-    @staticmethod
-    def get_item(session: Session, key: str) -> Item:
-        inputs.check_item_key(key)  # a number the database cannot hold is no item (not an overflow)
-        item = session.scalars(select(Item).where(Item.key == key)).first()
-        if item is None and key.isdigit():
-            item = session.get(Item, int(key))
-        if item is None:
-            raise NotFound(Msg("no item {key!r}", key=key))
-        return item
-
+    get_item = staticmethod(prepare.get_item)
     events_of = staticmethod(prepare.events_of)
     item_for_write = staticmethod(prepare.item_for_write)
 

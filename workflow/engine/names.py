@@ -13,13 +13,12 @@ from workflow import inputs
 from workflow.definition import names
 from workflow.definition.loader import load_file
 from workflow.definition.model import Definition
-from workflow.engine import registry
+from workflow.engine import prepare, registry
 from workflow.errors import DefinitionError, NotFound
 from workflow.i18n import Msg, Named
-from workflow.store.orm import DefinitionVersion, Item
+from workflow.store.orm import DefinitionVersion
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
     from workflow.store.workspace import Workspace
 
@@ -38,7 +37,7 @@ def transition_id(workspace: Workspace, key: str, name: str) -> str:
     if names.looks_like_id(name):
         return name
     with workspace.db.read() as session:
-        item = _item(session, key)
+        item = prepare.get_item(session, key)
         definition = registry.pinned(session, item.definition_hash)
         return names.transition(definition, name, item.state) or name
 
@@ -80,15 +79,6 @@ def list_filter(workspace: Workspace, workflow: str | None, state: str | None) -
                                known=names.state_names(everything, workflow)))
         workflow, state = pair
     return workflow, state
-
-
-def _item(session: Session, key: str) -> Item:
-    item = session.scalars(select(Item).where(Item.key == key)).first()
-    if item is None and key.isdigit():
-        item = session.get(Item, int(key))
-    if item is None:
-        raise NotFound(Msg("no item {key!r}", key=key))
-    return item
 
 
 def _current(workspace: Workspace) -> Iterator[Definition]:

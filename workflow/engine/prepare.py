@@ -45,6 +45,17 @@ def events_of(session: Session, item: Item, *logins: str | None) -> list[Event]:
     return list(loaded[item.id])
 
 
+def get_item(session: Session, key: str) -> Item:
+    """The item by key (or by id, for a number); NotFound otherwise."""
+    inputs.check_item_key(key)  # a number the database cannot hold is no item (not an overflow)
+    item = session.scalars(select(Item).where(Item.key == key)).first()
+    if item is None and key.isdigit():
+        item = session.get(Item, int(key))
+    if item is None:
+        raise NotFound(Msg("no item {key!r}", key=key))
+    return item
+
+
 _ITEM_FOR_WRITE: dict[str, Any] = {}  # the statements, built once (by key, by id)
 
 
