@@ -154,6 +154,7 @@ BAD_FILES = [  # name, content, reason, words in the message
 ]
 
 
+@pytest.mark.parametrize("db_url", [None], ids=["sqlite"])  # a file is refused before the database is written
 @pytest.mark.parametrize("name, content, reason, says", BAD_FILES, ids=[b[2] + "-" + b[0] for b in BAD_FILES])
 def test_a_bad_file_is_refused_exit_4_and_nothing_is_stored(workspace, gw, key, put, name, content, reason, says):
     good = put("good.pdf", PDF)  # a good file before it: nothing of the command is stored either

@@ -63,6 +63,7 @@ def test_where_fires_on_the_items_matching(gw, engine, drafts):
     ["submit", "--all-from", "binary.txt"], ["submit", "--all-from", "bad_key.txt"],
     ["submit", "--all-from", "keys.txt", "--where", "state=draft"], ["JH-2025-0001", "submit", "--where", "mine=yes"],
     ["submit", "--all-from", "keys.txt", "--expect-version", "1"]])
+@pytest.mark.parametrize("db_url", [None], ids=["sqlite"])  # refused before any item is read or written
 def test_bad_bulk_input_is_one_line_and_changes_nothing(gw, workspace, drafts, tmp_path, monkeypatch, args):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty.txt").write_text("# nothing\n\n", encoding="utf-8")

@@ -325,6 +325,7 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.parametrize("db_url", [None], ids=["sqlite"])  # the file is refused before the database is read
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_a_bad_file_is_refused_in_one_line_and_nothing_is_created(fresh, tmp_path, monkeypatch, case):
     monkeypatch.setattr(xlsx_checks, "MAX_FILE_BYTES", 8_000)  # small limits, so the cases stay small
