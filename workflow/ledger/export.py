@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,8 +16,9 @@ from sqlalchemy import Text, select, type_coerce
 
 from workflow import inputs
 from workflow.definition.model import VOIDED, VOIDED_TITLE, Definition
-from workflow.engine import delegation, registry, users, visibility
-from workflow.engine.reads import SUMMARY_COLUMNS, bulk_scan
+from workflow.definition.names import state_filter
+from workflow.engine import delegation, names, registry, users, visibility
+from workflow.engine.listing import SUMMARY_COLUMNS, bulk_scan, json_value
 from workflow.errors import BadInput, NotFound
 from workflow.i18n import _
 from workflow.ledger.columns import DATE_FORMAT, Ledger, column_width, ledger_of
@@ -36,12 +36,9 @@ def resolve_definition(workspace: Workspace, name: str) -> Definition:
     """The workspace's current definition of a workflow named by id or by its Chinese title."""
     inputs.check_text(name, "workflow", multiline=False, limit=inputs.MAX_KEY_CHARS)
     files = registry.definition_files(workspace.definitions_dir)
-    if name in {path.stem for path in files}:  # a file of the folder, never a path out of it
-        return registry.current(workspace, name)
-    for path in files:
-        definition = registry.current(workspace, path.stem)
-        if definition.title == name:
-            return definition
+    found = names.workflow_id(workspace, name)  # the id, or the id of the one workflow so titled
+    if found in {path.stem for path in files}:  # a file of the folder, never a path out of it
+        return registry.current(workspace, found)
     known = ", ".join(path.stem for path in files)
     raise NotFound(_("unknown workflow {name!r} (known: {known})").format(name=name, known=known))
 
@@ -49,9 +46,9 @@ def resolve_definition(workspace: Workspace, name: str) -> Definition:
 def resolve_state(definition: Definition, name: str | None) -> str | None:
     if name is None:
         return None
-    for sid, st in definition.states.items():
-        if name in (sid, st.title):
-            return sid
+    found = state_filter([definition], name, definition.id)  # an id, or the one state so titled
+    if found is not None:
+        return found[1]
     if name in (VOIDED, VOIDED_TITLE):
         return VOIDED
     known = "、".join(f"{sid}（{st.title}）" for sid, st in definition.states.items())
@@ -79,12 +76,6 @@ def export_ledger(workspace: Workspace, login: str, workflow: str, path: str | P
     inputs.write_all([(target, buffer.getvalue())])
     return {"workflow": definition.id, "ledger": ledger.sheet, "file": str(target), "rows": len(table),
             "items": len({row[0] for row in table}), "overdue": overdue}
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        return json.loads(value)
-    return {} if value is None else value
 
 
 def _table(session: Session, ledger: Ledger, state: str | None, year: int | None,
@@ -115,7 +106,7 @@ def _table(session: Session, ledger: Ledger, state: str | None, year: int | None
             pinned = registry.pinned(session, definition_hash)
             item = {"key": key, "title": title, "state": pinned.state_title(at), "creator": names.get(creator, creator),
                     "created": _day(created_at), "updated": _day(updated_at)}
-            values, numbers = _json(fields), _json(numbers)
+            values, numbers = json_value(fields), json_value(numbers)
             records = [values]
             if ledger.rows:
                 records = [{**values, **{f"{ledger.rows}.{k}": v for k, v in r.items()}}
