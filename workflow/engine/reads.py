@@ -154,7 +154,7 @@ def worklist(workspace: Workspace, login: str, now: dt.datetime, limit: int | No
         wanted = [c for c in (p.candidates(actor.login) for p in plans.values()) if c is not None]
         if not wanted:
             return []
-        if hidden := visibility.visible(session, actor):  # 密级: what the actor may not see is on no list
+        if hidden := visibility.visible(session, actor, hashes):  # 密级: what the actor may not see is on no list
             wanted = [and_(or_(*wanted), *hidden)]
         with bulk_scan():
             shapes: dict[tuple[str, str, bool], _Shape] = {}

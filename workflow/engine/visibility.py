@@ -5,6 +5,7 @@ do not find it in `list`, `worklist`, the ledger or a bulk selection, and `show`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -39,12 +40,15 @@ def check(definition: Definition, actor: Actor, item: Item) -> None:
                       f"{', '.join(rule.roles) or 'no role'} and auditors", reason="confidential", item=item.key)
 
 
-def visible(session: Session, actor: Actor) -> list[ColumnElement[bool]]:
-    """SQL conditions that leave out the items the actor may not see (none when every item may be seen)."""
+def visible(session: Session, actor: Actor, hashes: Iterable[str] | None = None) -> list[ColumnElement[bool]]:
+    """SQL conditions that leave out the items the actor may not see (none when every item may be
+    seen); `hashes`: the definition versions in use, when the caller has read them already."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     roles = _roles(actor)
     conditions: list[ColumnElement[bool]] = []
-    for definition_hash in session.scalars(select(Item.definition_hash).distinct()):
+    if hashes is None:
+        hashes = session.scalars(select(Item.definition_hash).distinct())
+    for definition_hash in hashes:
         rule = registry.pinned(session, definition_hash).confidential
         if rule is None or rule.sees_all(roles):
             continue
