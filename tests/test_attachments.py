@@ -95,7 +95,7 @@ def test_files_are_kept_with_one_signed_event_listed_exported_and_verified(works
     assert sql(workspace, "SELECT version, state FROM items WHERE key = :k", k=key) == [(version, "draft")]
 
     # listed with the documents (by another user, who may read), and exported byte for byte
-    listed = attachments.item_documents(engine, "lina", key, with_bytes=True)
+    listed = engine.documents("lina", key, with_bytes=True)
     rows = [r for r in listed.documents if r["kind"] == "attachment"]
     assert [r["file"] for r in rows] == [f"{key}_02_附件_整改前.pdf", f"{key}_02_附件_方案.docx"]
     written = export(tmp_path / "out", list(listed.documents), listed.blobs)

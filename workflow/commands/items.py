@@ -219,10 +219,8 @@ def docs(app: App, key: str, export_dir: str | None, pdf: bool) -> None:
 
     from workflow.commands.present import table
     from workflow.commands.progress import progress
-    from workflow.documents.produce import document_path, export
-    from workflow.engine.attachments import KIND, item_documents
-
-    found: ItemDocuments = item_documents(app.engine, app.login, item_key(key), with_bytes=bool(export_dir or pdf))
+    from workflow.documents.produce import ATTACHMENT, document_path, export
+    found: ItemDocuments = app.engine.documents(app.login, item_key(key), with_bytes=bool(export_dir or pdf))
     rows = list(found.documents)
     data: dict[str, Any] = {"key": found.key, "documents": rows}
     if export_dir or pdf:
@@ -232,7 +230,7 @@ def docs(app: App, key: str, export_dir: str | None, pdf: bool) -> None:
         if pdf:
             from workflow.documents.office import convert_to_pdf
 
-            word = [Path(p) for p, row in zip(written, rows) if row.get("kind") != KIND]
+            word = [Path(p) for p, row in zip(written, rows) if row.get("kind") != ATTACHMENT]
             with progress(app, say("converting to PDF"), None):
                 data["pdf"] = [str(p) for p in convert_to_pdf(word, folder)]
     human = table([say("seq"), say("transition"), say("file"), "sha256", say("bytes")],

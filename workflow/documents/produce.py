@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.canonical import canonical_json
-from workflow.definition.model import Definition, Transition
+from workflow.definition.model import ATTACH, Definition, Transition
 from workflow.documents import ahead
 from workflow.errors import BadInput
 from workflow.store.blobs import store_blob, store_context
@@ -47,6 +47,7 @@ class Person(Protocol):
 
 CONTEXT_NAMES = frozenset({"item", "numbers", "event", "history", "settings", "params", "today", "form",
                            "deadline", "decision", "review", "countersign", "countersigner"})
+ATTACHMENT = "attachment"  # the kind of an attachment's blob and of its row in item_documents (附件)
 _UNDECLARED = {"overdue": "催办", "escalate": "督办上报"}  # gongwen tick's events (engine/tick.py)
 _DATE_FORMS = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?\s*$")
 
@@ -365,8 +366,15 @@ def export(folder: Path, rows: list[dict[str, Any]], blobs: Mapping[str, bytes |
 
 
 def item_documents(session: Session, item: Item) -> list[dict[str, Any]]:
+    """An item's files by event, oldest first: its documents, the returned approval forms kept as
+    evidence, and its attachments (附件, kind ATTACHMENT), each with the name it is exported under."""
     rows = []
     for event in session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.seq)):
+        if event.transition == ATTACH:
+            for record in (event.data or {}).get("attachments") or []:
+                rows.append({**record, "kind": ATTACHMENT, "file": f"{item.key}_{event.seq:02d}_附件_{record['name']}",
+                             "seq": event.seq, "transition": event.transition, "time": event.time,
+                             "actor": event.actor})
         for doc in (event.data or {}).get("documents", []):
             rows.append({**doc, "kind": "document", "seq": event.seq, "transition": event.transition,
                          "time": event.time, "actor": event.actor})

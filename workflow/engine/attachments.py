@@ -24,22 +24,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import inputs
 from workflow.definition.model import ATTACH, SYSTEM_USER, VOIDED, Definition
 from workflow.documents import produce as documents
-from workflow.engine import countersign, delegation, guards, registry, users, views, visibility
+from workflow.engine import countersign, guards
 from workflow.engine.guards import Actor
 from workflow.errors import BadInput, Refused
-from workflow.store.blobs import load_blob, store_blob
-from workflow.store.orm import Event, Item
+from workflow.store.blobs import store_blob
+from workflow.store.orm import Item
 
 if TYPE_CHECKING:
     from workflow.engine.engine import Engine
 
-KIND = "attachment"  # the blobs' kind
+KIND = documents.ATTACHMENT  # the blobs' kind
 MAX_FILES = 20
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TOTAL_BYTES = 50 * 1024 * 1024
@@ -219,29 +218,3 @@ def attach(engine: Engine, login: str, key: str, paths: Sequence[str], field: st
         event = engine._append_event(session, signer, item, definition, ATTACH, item.state, actor, note, {},
                                      {"attachments": list(files)}, now)
         return Attached(item.key, item.title, item.state, definition.state_title(item.state), event.seq, files)
-
-
-# -- reading -------------------------------------------------------------------------------------
-def rows(session: Session, item: Item) -> list[dict[str, Any]]:
-    """An item's attachments, oldest first, as `gongwen docs` lists them (kind `attachment`, the
-    file name they are exported under)."""
-    found = []
-    for event in session.scalars(select(Event).where(Event.item_id == item.id, Event.transition == ATTACH)
-                                 .order_by(Event.seq)):
-        for record in (event.data or {}).get("attachments") or []:
-            found.append({**record, "kind": KIND, "file": f"{item.key}_{event.seq:02d}_附件_{record['name']}",
-                          "seq": event.seq, "transition": event.transition, "time": event.time,
-                          "actor": event.actor})
-    return found
-
-
-def item_documents(engine: Engine, login: str, key: str, with_bytes: bool = False) -> views.ItemDocuments:
-    """Engine.documents with the attachments: every document, returned form and attachment of
-    the item, by event; their bytes (from the database) on request."""
-    with engine.db.read() as session:
-        actor = delegation.with_grants(session, users.actor(session, login), engine.now())
-        item = engine.get_item(session, key)
-        visibility.check(registry.pinned(session, item.definition_hash), actor, item)
-        found = sorted(documents.item_documents(session, item) + rows(session, item), key=lambda r: r["seq"])
-        blobs = {r["sha256"]: load_blob(session, r["sha256"]) for r in found} if with_bytes else {}
-        return views.ItemDocuments(key=item.key, title=item.title, documents=tuple(found), blobs=blobs)

@@ -323,7 +323,8 @@ class Engine:
                                                    for e in self.events_of(session, item)))
 
     def documents(self, login: str, key: str, with_bytes: bool = False) -> views.ItemDocuments:
-        """An item's documents, oldest first; with their bytes (from the database) on request."""
+        """An item's documents, returned forms and attachments, oldest first; with their bytes (from
+        the database) on request."""
         with self.db.read() as session:
             actor = delegation.with_grants(session, users.actor(session, login), self.now())
             item = self.get_item(session, key)
