@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Text, func, or_, select, type_coerce
 from sqlalchemy import cast as sql_cast
 
-from workflow.engine import delegation, registry, users, views, visibility
+from workflow.engine import registry, users, views, visibility
 from workflow.errors import BadInput
 from workflow.store.orm import Item
 
@@ -79,7 +79,7 @@ def list_items(workspace: Workspace, login: str, workflow: str | None = None, st
     with workspace.db.read() as session:
         actor = users.actor(session, login)
         where: list[ColumnElement[bool]] = list(search.conditions(session.get_bind().dialect.name))
-        where += visibility.visible(session, delegation.with_grants(session, actor, workspace.now()))
+        where += visibility.visible(session, actor, now=workspace.now())
         if workflow:
             where.append(Item.workflow_id == workflow)
         if state:

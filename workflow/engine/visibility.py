@@ -5,6 +5,7 @@ do not find it in `list`, `worklist`, the ledger or a bulk selection, and `show`
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -40,17 +41,24 @@ def check(definition: Definition, actor: Actor, item: Item) -> None:
                       f"{', '.join(rule.roles) or 'no role'} and auditors", reason="confidential", item=item.key)
 
 
-def visible(session: Session, actor: Actor, hashes: Iterable[str] | None = None) -> list[ColumnElement[bool]]:
+def visible(session: Session, actor: Actor, hashes: Iterable[str] | None = None,
+            now: dt.datetime | None = None) -> list[ColumnElement[bool]]:
     """SQL conditions that leave out the items the actor may not see (none when every item may be
-    seen); `hashes`: the definition versions in use, when the caller has read them already."""
+    seen). `hashes`: the definition versions in use, when the caller has read them already; `now`:
+    read the delegations to the actor in force then (only when some version declares a 密级),
+    for an actor read without them."""
+    if hashes is None:
+        hashes = session.scalars(select(Item.definition_hash).distinct())
+    rules = [(h, rule) for h in hashes if (rule := registry.pinned(session, h).confidential) is not None]
+    if not rules:
+        return []
+    if now is not None:
+        actor = delegation.with_grants(session, actor, now)
     sqlite = session.get_bind().dialect.name == "sqlite"
     roles = _roles(actor)
     conditions: list[ColumnElement[bool]] = []
-    if hashes is None:
-        hashes = session.scalars(select(Item.definition_hash).distinct())
-    for definition_hash in hashes:
-        rule = registry.pinned(session, definition_hash).confidential
-        if rule is None or rule.sees_all(roles):
+    for definition_hash, rule in rules:
+        if rule.sees_all(roles):
             continue
         level = Item.fields.op("->>")(f'$."{rule.field}"' if sqlite else rule.field)
         conditions.append(or_(Item.definition_hash != definition_hash, Item.creator == actor.login,
