@@ -722,6 +722,37 @@ case("migrate_by_a_clerk", "values", ["--as", "zhangwei", "migrate", "plan"], 1,
      "only an admin migrates items")
 case("migrate_unknown_workflow", "values", ["--as", "admin", "migrate", "nosuch"], 4, "not_found",
      "unknown workflow 'nosuch'")
+# -- issue 17: the clerk's desk (ledger, search, bulk do, 附件, 作废, deactivation, worklist pages)
+for _name, _args, _code, _reason, _fragment, _prepare in [
+    ("import_not_xlsx", ["--as", "zhangwei", "import", "plan", "{tmp}/plan.xlsx"], 4, "not_xlsx", "not an .xlsx",
+     put("plan.xlsx", "编号,标题\n")),
+    ("export_ledger_not_xlsx", ["--as", "chenjing", "export", "ledger", "plan", "-o", "{tmp}/ledger.csv"], 4,
+     "bad_value", "a ledger is written as .xlsx", None),
+    ("export_ledger_unknown_state", ["--as", "chenjing", "export", "ledger", "plan", "-o", "{tmp}/l.xlsx",
+                                     "--state", "nowhere"], 4, "unknown_state", "has no state 'nowhere'", None),
+    ("attach_empty_file", ["--as", "zhangwei", "attach", "{draft}", "{tmp}/空.pdf"], 4, "empty_file", "is empty",
+     put("空.pdf", b"")),
+    ("attach_executable", ["--as", "zhangwei", "attach", "{draft}", "{tmp}/说明.pdf"], 4, "bad_file_type",
+     "an executable program", put("说明.pdf", b"MZ\x90\x00" + b"\x00" * 60)),
+    ("void_empty_reason", ["--as", "zhangwei", "void", "{draft}", "-m", " "], 4, "reason_missing",
+     "needs a reason", None),
+    ("bulk_where_unknown_filter", ["--as", "zhangwei", "do", "submit", "--where", "colour=red"], 4, "bad_value",
+     "--where colour", None),
+    ("bulk_all_from_binary", ["--as", "zhangwei", "do", "submit", "--all-from", "{tmp}/keys.txt"], 4, "bad_value",
+     "not UTF-8 text", put("keys.txt", b"\xff\xfe\x00JH")),
+    ("list_grep_empty", ["--as", "zhaomin", "list", "--grep", ""], 4, "bad_value", "--grep takes a text", None),
+    ("list_sort_unknown", ["--as", "zhaomin", "list", "--sort", "colour"], 4, "bad_value", "--sort is one of",
+     None),
+    ("users_deactivate_self", ["--as", "admin", "users", "deactivate", "admin"], 1, "self_deactivation",
+     "cannot deactivate themself", None),
+]:
+    case(_name, "values", _args, _code, _reason, _fragment, _prepare)
+for _name, _args, _fragment in [
+    ("list_from_not_a_date", ["--as", "zhaomin", "list", "--from", "2025-13-01"], "'2025-13-01' does not match"),
+    ("worklist_limit_zero", ["--as", "zhangwei", "worklist", "--limit", "0"], "0 is not in the range"),
+    ("bulk_without_transition", ["--as", "zhangwei", "do", "--where", "state=draft"], "Missing argument"),
+]:
+    case(_name, "arguments", _args, 2, "usage", _fragment)
 case("countersign_missing_answer", "arguments", ["--as", "sunhua", "countersign", "{countersign}"], 2, "usage",
      "Missing argument")
 for _option in ("name", "title"):
