@@ -1,6 +1,8 @@
 """Issue 16: the SQL a transition costs, counted (not timed). Every transition of the shipped plan
 workflow, fired in-process, runs at most 8 statements besides the transaction's own (BEGIN, the
-write lock): the item with the chain's head, its events, the users they name, the item's update,
+write lock and, on PostgreSQL, where the lock is taken at the first write, the read under it of the
+events appended meanwhile, chain.catch_up; SQLite makes that check itself when the snapshot is
+upgraded to a write): the item with the chain's head, its events, the users they name, the item's update,
 the event, the blobs at commit, and for 登记 the number's counter and record. An automatic step
 that follows in the same unit of work (会签完毕, 重新送签) adds only its update and its event."""
 
@@ -16,6 +18,7 @@ from workflow.store.workspace import init
 
 LIMIT = 8
 TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+CATCH_UP = "SELECT events.item_id, events.hash FROM events WHERE events.id >"  # PostgreSQL, under the lock
 
 
 @pytest.fixture
@@ -28,7 +31,8 @@ def counted(tmp_path, db_url):
     @event.listens_for(ws.db.engine, "before_cursor_execute")
     def count(conn, cursor, statement, params, context, executemany):
         text = " ".join(statement.split())
-        if not text.upper().startswith(TRANSACTION) and "pg_advisory_xact_lock" not in text:
+        if not text.upper().startswith(TRANSACTION) and "pg_advisory_xact_lock" not in text \
+                and not text.startswith(CATCH_UP):
             statements.append(text[:90])
 
     yield ws, Engine(ws), statements

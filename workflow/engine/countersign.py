@@ -156,7 +156,7 @@ def record(engine: Engine, login: str, key: str, decision: str, opinion: str = "
             assert spec is not None
             _check_distinct(definition, spec, item, events, actor)
             item.updated_at, item.updated_by = now.isoformat(), actor.login
-            session.flush()  # an opinion is a revision of the item: forms printed before it are stale
+            item.revise()  # an opinion is a revision of the item: forms printed before it are stale
             extra = attach(session, item) if attach else {}
             data = {"countersign": {"party": chosen["id"], "party_title": chosen["title"], "decision": decided},
                     **extra, **delegation.event_data(actor)}

@@ -44,7 +44,7 @@ def create_one(engine: Engine, session: Session, signer: Signer, definition: Def
                 workflow_id=definition.id, definition_hash=definition.hash,
                 state=definition.initial, title=str(item_title), fields=fields, numbers={},
                 creator=actor.login, created_at=now.isoformat(), updated_at=now.isoformat(),
-                updated_by=actor.login)
+                updated_by=actor.login, version=1)
     session.add(item)
     session.flush()
     changes = {k: [None, v] for k, v in fields.items()}

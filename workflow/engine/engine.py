@@ -38,6 +38,7 @@ from workflow.identity.keyring import KeyRing
 from workflow.identity.keys import Signer
 from workflow.store import chain
 from workflow.store.blobs import load_blob
+from workflow.store.db import SnapshotMoved
 from workflow.store.orm import Event, Item
 
 if TYPE_CHECKING:
@@ -141,12 +142,23 @@ class Engine:
             raise BadInput("a decision entered on someone's behalf needs the returned form (gongwen ingest)")
         signer = self._signer(entered_by or login)  # before the lock: a missing key changes nothing
         now = self.now()
-        out = documents.Rendered()  # what the transaction renders; files are written after commit
+        try:  # read, decide and render first; take the write lock only to write (Database.write optimistic)
+            return self._fire(login, key, transition_id, comment, sets, expected_version, attach, entered_by,
+                              signer, now, optimistic=True)
+        except SnapshotMoved:
+            pass  # another writer changed what this one read: again, under the lock (so every fire ends)
         # loaded, and the documents rendered, before the write lock (engine/prepare.py)
         ready = prepare.prepare(self.ws, key, login, transition_id, comment, sets, now) \
             if attach is None and entered_by is None and prepare.worth_preparing(key, transition_id) else None
+        return self._fire(login, key, transition_id, comment, sets, expected_version, attach, entered_by, signer,
+                          now, ready=ready)
+
+    def _fire(self, login: str, key: str, transition_id: str, comment: str, sets: Sets,
+              expected_version: int | None, attach: Attach | None, entered_by: str | None, signer: Signer,
+              now: dt.datetime, optimistic: bool = False, ready: prepare.Prepared | None = None) -> views.ItemView:
+        out = documents.Rendered()  # what the transaction renders; files are written after commit
         try:
-            with self.db.write() as session:
+            with self.db.write(optimistic) as session:
                 item, definition, actor, clerk = self._open(session, key, login, entered_by, signer, now,
                                                             expected_version, ready)
                 tr = definition.transitions.get(transition_id)
@@ -160,8 +172,7 @@ class Engine:
                 self._transition(session, signer, item, definition, tr, actor, comment, sets, now, out, attach)
                 # what follows (automatic transitions, a 会签's outcome) is done by whoever signed
                 self._run_automatic(session, signer, item, definition, clerk, now, out)
-                session.flush()
-                view = self._view(session, item, definition, actor, now)
+                view = self._view(session, item, definition, actor, now)  # written at the commit
         except StaleDataError:
             with self.db.read() as session:
                 item = self.get_item(session, key)
@@ -230,7 +241,7 @@ class Engine:
         if assigned:
             item.numbers = {**item.numbers, **assigned}
         item.updated_at, item.updated_by = now.isoformat(), actor.login
-        session.flush()  # the item's new revision (version counter) is what a form is signed for
+        item.revise()  # the item's new revision is what a form is signed for
         earlier = self.events_of(session, item)
         seq = len(earlier) + 1
         extra = attach(session, item) if attach else {}  # the returned form: its date goes on the filed 稿纸

@@ -111,7 +111,7 @@ def _record(session: Session, signer: Any, login: str, roles: list[str], item: I
             target: Definition, state: str, mapping: Mapping[str, str], when: str) -> None:
     from_state = item.state
     item.definition_hash, item.state, item.updated_at, item.updated_by = target.hash, state, when, login
-    session.flush()  # the new revision
+    item.revise()  # the new revision
     data = {"migration": {"from": old.hash, "to": target.hash, "map": {k: v for k, v in mapping.items()
                                                                         if k == from_state}},
             "version": item.version, "title": item.title}

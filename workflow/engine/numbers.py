@@ -8,10 +8,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from workflow.definition.model import NumberSpec
+from workflow.store.db import take_write_lock
 from workflow.store.orm import AssignedNumber, Counter
 
 
 def draw(session: Session, name: str, scope: str, year: int) -> int:
+    take_write_lock(session)  # an optimistic write draws numbers in the lock's order, after the others'
     values = {"name": name, "scope": scope, "year": year, "value": 1}
     index, bump = [Counter.name, Counter.scope, Counter.year], {"value": Counter.value + 1}
     stmt: Insert  # the two dialects spell the upsert alike; each is imported only when used

@@ -4,9 +4,12 @@
 with the users they name; `item_for_write` reads the item with the chain's head and whether a
 delegation to the actor is in force, in one statement.
 
-`prepare` runs first, in a read transaction: it loads the item, its events and users, and renders
-the transition's documents from the context the write will build, so that rendering (most of a
-transition's time) happens outside the write lock. Under the lock the engine reads the item and
+A transition is first fired optimistically (Database.write optimistic: everything read and
+rendered before the write lock, which only the writes and the commit hold). When that attempt
+finds that another writer moved what it read, it runs again under the lock from the start, and
+then `prepare` runs first, in a read transaction: it loads the item, its events and users, and
+renders the transition's documents from the context the write will build, so that rendering
+(most of a transition's time) happens outside the write lock here too. Under the lock the engine reads the item and
 the head again: when the head has not moved, nothing anywhere changed (every change is an event),
 and it reuses what was loaded; the documents are taken from the cache when the context it builds
 is the same (documents/produce.py `prerendered`), else rendered again. Nothing prepared is trusted
@@ -29,6 +32,8 @@ from workflow.engine import delegation, edits, registry, users
 from workflow.errors import GongwenError, NotFound
 from workflow.i18n import Msg
 from workflow.store import chain
+from workflow.store.db import DB_LOGIN
+from workflow.store.grants import db_login_columns
 from workflow.store.orm import Event, Item
 
 if TYPE_CHECKING:
@@ -56,25 +61,30 @@ def get_item(session: Session, key: str) -> Item:
     return item
 
 
-_ITEM_FOR_WRITE: dict[str, Any] = {}  # the statements, built once (by key, by id)
+_ITEM_FOR_WRITE: dict[tuple[str, bool], Any] = {}  # the statements, built once (by key or id; PostgreSQL or not)
 
 
-def _item_statement(by: str) -> Any:
-    if by not in _ITEM_FOR_WRITE:
+def _item_statement(by: str, postgresql: bool) -> Any:
+    if (by, postgresql) not in _ITEM_FOR_WRITE:
         where = Item.key == bindparam("key") if by == "key" else Item.id == bindparam("id")
-        _ITEM_FOR_WRITE[by] = select(Item, chain.head_query(), delegation.any_in_force()).where(where)
-    return _ITEM_FOR_WRITE[by]
+        columns = (chain.head_query(), delegation.any_in_force()) + (db_login_columns() if postgresql else ())
+        _ITEM_FOR_WRITE[by, postgresql] = select(Item, *columns).where(where)
+    return _ITEM_FOR_WRITE[by, postgresql]
 
 
 def item_for_write(session: Session, key: str, login: str, today: dt.date) -> tuple[Item, bool]:
-    """The item with the chain's head (kept in session.info) and whether any delegation to `login`
-    is in force today (the delegations are read only then), in one statement."""
+    """The item with the chain's head (kept in session.info), whether any delegation to `login` is
+    in force today (the delegations are read only then) and, on PostgreSQL, who the connected
+    database login may act as (grants.check_db_login), in one statement."""
     inputs.check_item_key(key)
     found = {"login": login, "day": today.isoformat()}
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for by, value in [("key", key)] + ([("id", int(key))] if key.isdigit() else []):
-        row = session.execute(_item_statement(by), {**found, by: value}).first()
+        row = session.execute(_item_statement(by, postgresql), {**found, by: value}).first()
         if row is not None:
             session.info[chain.HEAD] = row[1]
+            if postgresql:
+                session.info.setdefault(DB_LOGIN, (row[3], row[4]))
             return row[0], bool(row[2])
     raise NotFound(Msg("no item {key!r}", key=key))
 

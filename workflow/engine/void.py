@@ -67,6 +67,6 @@ def void(engine: Engine, login: str, key: str, reason: str, expected_version: in
         from_state = item.state
         item.state = VOIDED
         item.updated_at, item.updated_by = now.isoformat(), actor.login
-        session.flush()  # the new revision, which the event records
+        item.revise()  # the new revision, which the event records
         engine._append_event(session, signer, item, definition, VOID, from_state, actor, reason, {}, {}, now)
         return engine._view(session, item, definition, actor, now)

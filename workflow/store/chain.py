@@ -49,6 +49,43 @@ HEAD = "gongwen_chain_head"  # session.info: the newest event's hash, when the u
 EVENTS = "gongwen_item_events"  # session.info: item id -> its events, oldest first, as loaded and appended
 
 
+PENDING = "gongwen_pending_events"  # session.info: (event, signer) appended and not yet written
+
+
+class HeadMoved(Exception):
+    """Events were appended since this unit of work read the head, on its own items or on the
+    users' stream (users, roles, keys, delegations): what it decided may no longer hold."""
+
+
+def catch_up(session: Session) -> None:
+    """Under the write lock, for a unit of work that read the chain's head before taking it
+    (Database.write optimistic, PostgreSQL): when other writers appended only events of other
+    items meanwhile, link its pending events after theirs, each hashed and signed again; when any
+    of theirs is on one of its items or on the users' stream, raise HeadMoved (it runs again)."""
+    pending = session.info.get(PENDING, [])
+    if pending:
+        read = pending[0][0].prev_hash  # the head it read (HEAD is its own newest pending event by now)
+    elif HEAD in session.info:  # none yet (the lock taken to draw a number): those to come link after
+        read = session.info[HEAD] or GENESIS
+    else:
+        return  # the head is read under the lock when the first event is appended
+    stmt = select(Event.item_id, Event.hash).order_by(Event.id)
+    if read != GENESIS:
+        stmt = stmt.where(Event.id > select(Event.id).where(Event.hash == read).scalar_subquery())
+    moved = session.execute(stmt).all()
+    if not moved:
+        return
+    ours = {event.item_id for event, _signer in pending} | set(session.info.get(EVENTS, {}))  # read or written
+    if any(item_id is None or item_id in ours for item_id, _hash in moved):
+        raise HeadMoved()
+    prev = moved[-1][1]
+    for event, signer in pending:
+        event.prev_hash = prev
+        event.hash = prev = link(prev, canonical_json(payload(event)))
+        event.signature = signer.sign_event(event.hash)
+    session.info[HEAD] = prev
+
+
 def head_query() -> Any:
     """The newest event's hash, as a scalar subquery to read with another row (Engine.fire)."""
     return select(Event.hash).order_by(Event.id.desc()).limit(1).scalar_subquery()
@@ -77,7 +114,10 @@ def append(session: Session, event: Event, signer: Signer) -> Event:
     event.signature = signer.sign_event(event.hash)
     event.signer = signer.fingerprint
     session.add(event)
-    session.flush()
+    if session.autoflush:
+        session.flush()
+    else:  # written with the rest at the commit (Database.write optimistic): relinked if the head moved
+        session.info.setdefault(PENDING, []).append((event, signer))
     session.info[HEAD] = event.hash  # the caller holds the lock: this is the newest event now
     loaded = session.info.get(EVENTS, {}).get(event.item_id)
     if loaded is not None:

@@ -26,9 +26,33 @@ if TYPE_CHECKING:
 
 WRITE_LOCK = 0x676F6E6777656E  # "gongwen"
 LOCKED_AT = "gongwen_locked_at"  # connection.info: when this write transaction took the write lock
+OPTIMISTIC = "gongwen_optimistic"  # execution option: a SQLite write that takes the lock at its first write
 DB_LOGIN = "gongwen_db_login"  # session.info of a PostgreSQL write: (current_user, the gongwen user it maps to)
 BUSY_TIMEOUT = "GONGWEN_BUSY_TIMEOUT"  # seconds a write waits for another writer's lock (default 30)
 URL_FORMS = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE"
+
+
+class SnapshotMoved(Exception):
+    """An optimistic write found that another writer committed, since it began reading, what it
+    depends on (SQLite: anything; PostgreSQL: its items or the users' stream, chain.catch_up):
+    nothing was written; the caller runs the unit of work again under the lock (Database.write)."""
+
+
+def take_write_lock(session: Session) -> None:
+    """The write lock for an optimistic PostgreSQL unit of work, at its first write (a flush, or a
+    number drawn), then its pending events linked after those appended meanwhile. A write that
+    holds it already, and SQLite (whose first write takes it), pass."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or LOCKED_AT in connection.info:
+        return
+    from workflow.store import chain
+
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+    connection.info[LOCKED_AT] = time.perf_counter()
+    try:
+        chain.catch_up(session)
+    except chain.HeadMoved:
+        raise SnapshotMoved() from None
 
 
 def normalise_url(url: str) -> str:
@@ -101,6 +125,10 @@ class Database:
             raise BadInput(f"{source}: cannot use {self.safe_url}: {exc}", reason="bad_db_url") from None
         event.listen(self.engine, "handle_error", self._handle_error)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # reads first, writes at commit: SQLite's write lock is held only from the flush to the commit
+        self.optimistic_sessions = sessionmaker(self.engine.execution_options(**{OPTIMISTIC: True}),
+                                                expire_on_commit=False, autoflush=False)
+        event.listen(self.optimistic_sessions, "before_flush", lambda session, *_: take_write_lock(session))
         self.lock_holds: deque[float] = deque(maxlen=100_000)  # seconds each committed write held the lock
         self.read_sessions = sessionmaker(self.engine.execution_options(gongwen_read=True),
                                           expire_on_commit=False)
@@ -133,11 +161,21 @@ class Database:
         create(self)
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, optimistic: bool = False) -> Iterator[Session]:
         """A write transaction: BEGIN IMMEDIATE on SQLite, a transaction-wide advisory lock on
-        PostgreSQL (event appends are a chain: one writer at a time); commit or roll back."""
-        with self.sessions() as session, session.begin():
-            if not self.is_sqlite:  # the lock, and who the connected login may act as (grants.check_db_login)
+        PostgreSQL (event appends are a chain: one writer at a time); commit or roll back.
+
+        `optimistic` (SQLite): a deferred transaction whose session does not autoflush, so that
+        everything is read and computed from one snapshot and written at the commit, the write lock
+        held only for that. If another writer committed meanwhile, SQLite refuses the first write
+        (SQLITE_BUSY_SNAPSHOT) and SnapshotMoved is raised, nothing written: run it again, not
+        optimistic. Every change leaves an event, so an unmoved snapshot means nothing changed. On
+        PostgreSQL the advisory lock is taken at the first flush instead (take_write_lock), and
+        only events on the unit's own items or on the users' stream make it run again."""
+        with (self.optimistic_sessions if optimistic else self.sessions)() as session, session.begin():
+            if optimistic:
+                session.connection().info.pop(LOCKED_AT, None)  # a rolled-back optimistic write's, on this connection
+            if not self.is_sqlite and not optimistic:  # the lock, and who the login may act as (check_db_login)
                 session.info[DB_LOGIN] = tuple(session.execute(text(
                     "SELECT current_user, (SELECT login FROM db_logins WHERE db_login = current_user), "
                     "pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK}).one())[:2]
@@ -160,6 +198,9 @@ class Database:
     def _handle_error(self, context: ExceptionContext) -> None:
         if context.is_pre_ping:  # the pool tests a pooled connection and reconnects on its own
             return
+        if (self.is_sqlite and context.connection is not None and OPTIMISTIC in context.connection.info
+                and _sqlite_error_name(context.original_exception).startswith("SQLITE_BUSY")):
+            raise SnapshotMoved() from context.original_exception  # another writer was first: run it again
         fault = self.explain(context.original_exception)
         if fault is not None:
             raise fault from context.original_exception
@@ -176,7 +217,7 @@ class Database:
         if not isinstance(error, sqlite3.Error):
             return None
         said = _one_line(str(error))
-        name = getattr(error, "sqlite_errorname", "") or _sqlite_name(said)
+        name = _sqlite_error_name(error)
         where = self.where
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
             return EnvironmentFault(f"the database {where} is locked by another program (waited {self.timeout:g} s, "
@@ -244,9 +285,10 @@ _SQLITE_NAMES = (("database is locked", "SQLITE_BUSY"), ("database table is lock
                  ("file is not a database", "SQLITE_NOTADB"), ("unable to open database", "SQLITE_CANTOPEN"))
 
 
-def _sqlite_name(said: str) -> str:
-    """The result code from the message, where Python (before 3.11) does not give it."""
-    return next((name for words, name in _SQLITE_NAMES if words in said), "")
+def _sqlite_error_name(error: BaseException) -> str:
+    """SQLite's result code name (SQLITE_BUSY…), from the error or, before Python 3.11, its message."""
+    said = str(error)
+    return getattr(error, "sqlite_errorname", "") or next((name for words, name in _SQLITE_NAMES if words in said), "")
 
 
 def _ours_or_new(cursor: Any) -> bool:
@@ -270,7 +312,17 @@ def _sqlite_setup(engine: Engine, timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get("gongwen_read")
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-        if not read_only:
+        options = connection.get_execution_options()
+        read_only, optimistic = options.get("gongwen_read"), options.get(OPTIMISTIC)
+        connection.info.pop(LOCKED_AT, None)
+        connection.info.pop(OPTIMISTIC, None)
+        connection.exec_driver_sql("BEGIN" if read_only or optimistic else "BEGIN IMMEDIATE")
+        if optimistic:
+            connection.info[OPTIMISTIC] = True  # the lock is taken by the first write (below)
+        elif not read_only:
             connection.info[LOCKED_AT] = time.perf_counter()  # the write lock is held from here
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _on_statement(connection: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if OPTIMISTIC in connection.info and LOCKED_AT not in connection.info and not statement.startswith("SELECT"):
+            connection.info[LOCKED_AT] = time.perf_counter()  # an optimistic write's first write took the lock

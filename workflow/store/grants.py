@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from workflow.errors import BadInput, NotFound, Refused
@@ -63,6 +63,12 @@ $body$"""
 def tables() -> list[str]:
     """Every gongwen table (the models' and Alembic's), in a fixed order."""
     return sorted({*Base.metadata.tables, "alembic_version"})
+
+
+def db_login_columns() -> tuple[Any, Any]:
+    """current_user and the gongwen user it is mapped to, as columns to read with another row
+    (PostgreSQL; kept as session.info[DB_LOGIN] for check_db_login)."""
+    return func.current_user(), select(DbLogin.login).where(DbLogin.db_login == func.current_user()).scalar_subquery()
 
 
 def check_db_login(session: Session, login: str) -> None:

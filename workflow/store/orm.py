@@ -82,11 +82,18 @@ class Item(Base):
     created_at: Mapped[str] = mapped_column(String(40))
     updated_at: Mapped[str] = mapped_column(String(40))
     updated_by: Mapped[str] = mapped_column(String(100))
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     # worklists count their items per (definition, state, created by the user or not) from this
     # index alone, and read a state's first items in id order along it (engine/reads.py)
     __table_args__ = (Index("ix_items_worklist", "definition_hash", "state", "creator"),)
-    __mapper_args__ = {"version_id_col": version}
+    # the revision is bumped by the code that changes the item (`revise`), not at flush: a unit of
+    # work may change an item several times (automatic transitions) and flush once, at commit; the
+    # UPDATE still checks the revision the item was read at (optimistic lock)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    def revise(self) -> None:
+        """The item's next revision: what a form printed now is signed for, and its event records."""
+        self.version = (self.version or 0) + 1
 
 
 class Event(Base):
