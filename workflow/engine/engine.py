@@ -172,6 +172,8 @@ class Engine:
                 self._transition(session, signer, item, definition, tr, actor, comment, sets, now, out, attach)
                 # what follows (automatic transitions, a 会签's outcome) is done by whoever signed
                 self._run_automatic(session, signer, item, definition, clerk, now, out)
+                if out.documents:  # a folder that takes no files: nothing changes
+                    documents.check_writable(self.ws, item.key)
                 view = self._view(session, item, definition, actor, now)  # written at the commit
         except StaleDataError:
             with self.db.read() as session:
@@ -186,11 +188,10 @@ class Engine:
         its definition, who acts and who signs (with the delegations to the actor in force), its
         events and the users they name loaded once, or taken from what `ready` loaded before."""
         item, delegated = self.item_for_write(session, key, login, now.date())
-        reused = ready is not None and ready.reuse(session, item)
+        if ready is not None:
+            ready.reuse(session, item)
         if expected_version is not None and item.version != expected_version:
             raise self._conflict(session, item, expected_version)
-        if not reused:  # else checked before the lock
-            documents.check_writable(self.ws, item.key)  # a folder that takes no files: nothing changes
         definition = registry.pinned(session, item.definition_hash)
         self.events_of(session, item, login, entered_by)  # and the users they name, the actor too
         actor, clerk = self._acting(session, login, entered_by, signer)

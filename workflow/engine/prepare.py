@@ -115,14 +115,11 @@ class Prepared:
     events: list[Event]
     users: dict[str, Any]
 
-    def reuse(self, session: Session, item: Item) -> bool:
-        """Under the lock, when the head is the one read before: what was loaded is current (and
-        the item's document folder was found writable); whether it was."""
+    def reuse(self, session: Session, item: Item) -> None:
+        """Under the lock, when the head is the one read before: what was loaded is current."""
         if session.info.get(chain.HEAD) == self.head and item.version == self.version:
             session.info.setdefault(chain.EVENTS, {})[item.id] = list(self.events)
             session.info.setdefault(users.HELD, {}).update(self.users)
-            return True
-        return False
 
 
 @dataclasses.dataclass
@@ -145,7 +142,6 @@ def prepare(workspace: Workspace, key: str, login: str, transition_id: str, comm
         with workspace.db.read() as session:
             session.autoflush = False  # nothing here is written
             item, _ = item_for_write(session, key, login, now.date())
-            documents.check_writable(workspace, item.key)  # a folder that takes no files: the write says so
             events = events_of(session, item, login)
             prepared = Prepared(session.info.get(chain.HEAD), item.version, events,
                                 dict(session.info.get(users.HELD, {})))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workflow.engine.guards import Actor
@@ -27,13 +28,45 @@ def acting_login(explicit: str | None) -> str:
         return "unknown"
 
 
-HELD = "gongwen_users"  # session.info: login -> User, loaded by preload (the identity map holds them weakly)
+HELD = "gongwen_users"  # session.info: login -> LoadedUser, read by preload
 
 
-def get_loaded(session: Session, login: str) -> User | None:
-    """A user the unit of work loaded (preload), else from the database."""
+@dataclasses.dataclass(frozen=True)
+class LoadedUser:
+    """A user as a unit of work reads them: the row, their roles and their active key's fingerprint
+    (plain values from one Core statement: no ORM objects on a transition's path)."""
+    login: str
+    name: str
+    title: str
+    unit: str
+    deactivated_event: int | None
+    role_names: list[str]
+    fingerprint: str | None  # the registered key not revoked (one at most)
+
+
+_ACTIVE_KEY = (select(UserKey.fingerprint).where(UserKey.login == User.login, UserKey.revoked_event.is_(None))
+               .limit(1).scalar_subquery())
+_LOAD = (select(User.login, User.name, User.title, User.unit, User.deactivated_event, _ACTIVE_KEY, UserRole.role)
+         .outerjoin(UserRole, UserRole.login == User.login)
+         .where(User.login.in_(bindparam("logins", expanding=True))).order_by(User.login, UserRole.role))
+
+
+def _load(session: Session, logins: list[str]) -> dict[str, LoadedUser]:
+    """The users named, in one statement (a row per role)."""
+    found: dict[str, LoadedUser] = {}
+    for login, name, title, unit, deactivated, fingerprint, role in session.execute(_LOAD, {"logins": logins}):
+        if login not in found:
+            found[login] = LoadedUser(login, name, title, unit or "", deactivated, [], fingerprint)
+        if role is not None:
+            found[login].role_names.append(role)
+    return found
+
+
+def get_loaded(session: Session, login: str) -> LoadedUser | None:
+    """A user the unit of work loaded (preload), else read now (and not kept: the session may
+    change them)."""
     held = session.info.get(HELD)
-    return held[login] if held and login in held else session.get(User, login)
+    return held[login] if held and login in held else _load(session, [login]).get(login)
 
 
 def actor(session: Session, login: str) -> Actor:
@@ -70,15 +103,11 @@ def get(session: Session, login: str) -> User:
 
 def preload(session: Session, logins: set[str | None]) -> None:
     """The users named, with their roles and active key, into the session in one query (so
-    that reading them later, by session.get, costs no statement)."""
-    from sqlalchemy.orm import joinedload
-
+    that reading them later, by get_loaded, costs no statement)."""
     held = session.info.setdefault(HELD, {})
     wanted = sorted(login for login in logins if login and login not in held)
     if wanted:
-        for user in session.scalars(select(User).options(joinedload(User.roles), joinedload(User.active_keys))
-                                    .where(User.login.in_(wanted))).unique():
-            held[user.login] = user
+        held.update(_load(session, wanted))
 
 
 def all_users(session: Session) -> list[User]:
@@ -92,7 +121,7 @@ def authenticate(session: Session, login: str, signer: Signer) -> Actor:
     check_db_login(session, login)
     user = get_loaded(session, login)  # loaded with its active key by preload
     require_active(user, login)
-    registered = next((key.fingerprint for key in user.active_keys), None) if user is not None else None
+    registered = user.fingerprint if user is not None else None
     if registered != signer.fingerprint:
         why = (Msg("has no registered key") if registered is None else
                Msg("is registered with another key ({registered}); this account's is {mine}", registered=registered,
@@ -103,7 +132,7 @@ def authenticate(session: Session, login: str, signer: Signer) -> Actor:
     return found
 
 
-def require_active(user: User | None, login: str) -> None:
+def require_active(user: User | LoadedUser | None, login: str) -> None:
     """A deactivated user (`gongwen users deactivate`) keeps their history and acts no more."""
     if user is not None and user.deactivated_event is not None:
         raise Refused(f"{login} is deactivated and can no longer act: an admin may run "
