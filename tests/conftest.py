@@ -9,10 +9,9 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from helpers import NOW, USERS, add_users, use_classic
+from helpers import NOW, USERS, add_users, pg_admin, use_classic, workspace_copy
 
 from workflow.engine.engine import Engine
-from workflow.store.workspace import init
 
 
 @pytest.fixture(autouse=True)
@@ -60,19 +59,23 @@ def db_url(request):
         print("skipped: pgserver is not installed (pip install -e '.[test]')")
         pytest.skip("pgserver is not installed")
     name = "gw_" + uuid.uuid4().hex[:12]
-    pg_server.psql(f"CREATE DATABASE {name};")
+    pg_admin(pg_server, f"CREATE DATABASE {name}")
     return pg_server.get_uri(name)
 
 
 @pytest.fixture
-def workspace(tmp_path, db_url):
+def workspace(request, tmp_path, db_url):
     """A workspace with the admin and the demo's users, each with a registered key held by
-    this test's account (GONGWEN_CONFIG_HOME)."""
-    ws = init(tmp_path / "ws", db_url=db_url)
-    use_classic(ws.root)
-    add_users(ws, USERS)
+    this test's account (GONGWEN_CONFIG_HOME), on the frozen test workflows: a copy of one made
+    once per test process (helpers.workspace_copy)."""
+    ws = workspace_copy(request, tmp_path, db_url, "classic", _classic)
     yield ws
     ws.close()
+
+
+def _classic(ws) -> None:
+    use_classic(ws.root)
+    add_users(ws, USERS)
 
 
 @pytest.fixture

@@ -279,3 +279,74 @@ def make_read_only(path: Path):
         print(f"skipped: running as root, whom file modes do not stop, and chattr +i is refused ({why})")
         pytest.skip(f"cannot make {path.name} read-only as root here ({why})")
     return lambda: subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+# -- workspaces copied from a template made once per test process --------------------------------
+_PG_ADMIN: list = []  # per test process: one autocommit connection to the server's postgres database
+_TEMPLATES: dict[tuple[str, str], tuple] = {}  # (database kind, variant) -> (folder, url, database)
+
+
+def pg_admin(pg_server, statement: str) -> None:
+    """Run a statement such as CREATE DATABASE on the test server (a connection kept per test
+    process: no psql process per test)."""
+    import psycopg
+
+    if not _PG_ADMIN:
+        url = pg_server.get_uri("postgres").replace("postgresql+psycopg://", "postgresql://")
+        _PG_ADMIN.append(psycopg.connect(url, autocommit=True))
+    _PG_ADMIN[0].execute(statement)
+
+
+def _template(kind: str, variant: str, build, tmp_path_factory, pg_server) -> tuple:
+    """A workspace made through the real commands (init, then `build(ws)`: workflows, users and
+    their keys), kept with its account's keys in a folder and, on PostgreSQL, its database to copy."""
+    if (kind, variant) not in _TEMPLATES:
+        import uuid
+
+        from workflow.store.workspace import init
+
+        folder = tmp_path_factory.mktemp(f"template_{kind}_{variant}")
+        url, name = None, None
+        if kind == "postgresql":
+            name = "gw_template_" + uuid.uuid4().hex[:8]
+            pg_admin(pg_server, f"CREATE DATABASE {name}")
+            url = pg_server.get_uri(name)
+        saved = os.environ.get("GONGWEN_CONFIG_HOME")
+        os.environ["GONGWEN_CONFIG_HOME"] = str(folder / "account")
+        try:
+            ws = init(folder / "ws", db_url=url)
+            build(ws)
+            ws.close()  # a template database takes no connection while it is copied
+        finally:
+            os.environ["GONGWEN_CONFIG_HOME"] = saved or ""
+        _TEMPLATES[kind, variant] = (folder, url, name)
+    return _TEMPLATES[kind, variant]
+
+
+def shipped_users(ws) -> None:
+    """The `shipped` variant of workspace_copy: the shipped workflows and every demo user."""
+    add_users(ws, ALL_USERS)
+
+
+def workspace_copy(request, tmp_path, db_url, variant: str, build, name: str = "ws"):
+    """A workspace at tmp_path/name as `build` leaves a fresh one, on db_url (None: SQLite): a copy
+    of a template made once per test process and variant (the folder, the account's keys into
+    this test's GONGWEN_CONFIG_HOME, and the SQLite file, or a PostgreSQL database created from
+    the template's). What a test then does is its own."""
+    from sqlalchemy.engine import make_url
+
+    from workflow.store.workspace import Workspace
+
+    kind = "sqlite" if db_url is None else "postgresql"
+    pg_server = request.getfixturevalue("pg_server") if db_url else None
+    folder, template_url, template_db = _template(kind, variant, build, request.getfixturevalue("tmp_path_factory"),
+                                                  pg_server)
+    shutil.copytree(folder / "ws", tmp_path / name)
+    shutil.copytree(folder / "account", Path(os.environ["GONGWEN_CONFIG_HOME"]), dirs_exist_ok=True)
+    if db_url:
+        database = make_url(db_url).database
+        pg_admin(pg_server, f"DROP DATABASE {database}")
+        pg_admin(pg_server, f"CREATE DATABASE {database} TEMPLATE {template_db}")
+        config = tmp_path / name / "gongwen.yaml"
+        config.write_text(config.read_text(encoding="utf-8").replace(template_url, db_url), encoding="utf-8")
+    return Workspace(tmp_path / name, db_url)

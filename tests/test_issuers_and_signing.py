@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers import ALL_USERS, add_users, clean_school_values, snapshot
+from helpers import clean_school_values, shipped_users, snapshot, workspace_copy
 
 from workflow.audit import signing
 from workflow.canonical import canonical_hash
@@ -13,15 +13,14 @@ from workflow.definition.loader import load_file
 from workflow.engine.engine import Engine
 from workflow.errors import BadInput
 from workflow.store.blobs import load_context
-from workflow.store.workspace import Workspace, init, shipped_dir
+from workflow.store.workspace import Workspace, shipped_dir
 
 EVALUATION = [("city_team", "市评估组"), ("city_date", "2025-03-07"), ("city_score", "92"), ("city_opinion", "达标")]
 
 
 @pytest.fixture
-def shipped(tmp_path, db_url):
-    ws = init(tmp_path / "ws", db_url=db_url)
-    add_users(ws, ALL_USERS)
+def shipped(request, tmp_path, db_url):
+    ws = workspace_copy(request, tmp_path, db_url, "shipped", shipped_users)
     yield ws
     ws.close()
 

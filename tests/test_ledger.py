@@ -14,13 +14,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from helpers import ALL_USERS, NOW, add_users, run_cli, snapshot
+from helpers import NOW, run_cli, shipped_users, snapshot, workspace_copy
 
 from workflow.definition.loader import load_file
 from workflow.errors import DefinitionError
 from workflow.ledger import xlsx_checks
 from workflow.ledger.columns import display_width
-from workflow.store.workspace import init
 
 HEADERS = {
     "plan": ("发文登记簿", ["编号", "文号", "标题", "文种", "年度", "主办科室", "拟稿人", "签发人", "签发日期",
@@ -47,10 +46,9 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture
-def fresh(tmp_path, db_url):
+def fresh(request, tmp_path, db_url):
     """An empty workspace with the shipped workflows and every demo user (SQLite and PostgreSQL)."""
-    ws = init(tmp_path / "fresh", db_url=db_url)
-    add_users(ws, ALL_USERS)
+    ws = workspace_copy(request, tmp_path, db_url, "shipped", shipped_users, name="fresh")
     yield ws
     ws.close()
 

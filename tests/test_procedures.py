@@ -27,7 +27,6 @@ from workflow.engine.tick import tick
 from workflow.engine.workdays import WorkdayCalendar
 from workflow.errors import BadInput, Refused
 from workflow.store.blobs import load_context
-from workflow.store.workspace import init
 
 TZ = ZoneInfo("Asia/Shanghai")
 USERS = helpers.ALL_USERS  # every demo user, the school and city ones too
@@ -36,14 +35,17 @@ SCHOOL_1, SCHOOL_2 = "某某县第一实验小学", "某某县城关中学"  # w
 
 
 @pytest.fixture
-def ws(tmp_path, db_url):
+def ws(request, tmp_path, db_url):
     """A workspace with the SHIPPED definitions and templates, the demo's users (with their units)
-    and the system user that `gongwen tick` signs as."""
-    workspace = init(tmp_path / "ws", db_url=db_url)
-    add_users(workspace, USERS)
-    timers.bootstrap_system(workspace, "admin")
+    and the system user that `gongwen tick` signs as (a copy of one made once per test process)."""
+    workspace = helpers.workspace_copy(request, tmp_path, db_url, "procedures", _with_system)
     yield workspace
     workspace.close()
+
+
+def _with_system(workspace) -> None:
+    add_users(workspace, USERS)
+    timers.bootstrap_system(workspace, "admin")
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ that follows in the same unit of work (会签完毕, 重新送签) adds only its
 from __future__ import annotations
 
 import pytest
-from helpers import ALL_USERS, add_users, fire, plan_values
+from helpers import fire, plan_values, shipped_users, workspace_copy
 from sqlalchemy import event
 
 from workflow.engine import countersign
 from workflow.engine.engine import Engine
-from workflow.store.workspace import init
 
 LIMIT = 8
 TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -22,10 +21,9 @@ CATCH_UP = "SELECT events.item_id, events.hash FROM events WHERE events.id >"  #
 
 
 @pytest.fixture
-def counted(tmp_path, db_url):
+def counted(request, tmp_path, db_url):
     """A workspace of the shipped workflows and a list of the statements run since it was cleared."""
-    ws = init(tmp_path / "ws", db_url=db_url)
-    add_users(ws, ALL_USERS)
+    ws = workspace_copy(request, tmp_path, db_url, "shipped", shipped_users)
     statements: list[str] = []
 
     @event.listens_for(ws.db.engine, "before_cursor_execute")
