@@ -6,6 +6,10 @@ workers of the concurrency test (tests/clerk_worker.py `plan`), started and then
 together; each takes its share of --items plan items through create → submit → forward →
 approve → publish (5 writes per item, each rendering its Word document inside its transaction).
 Time runs from the release to the last process's end. A worker's error fails the run (exit 1).
+Printed besides: the median time the write lock was held, and how busy the machine's cores were
+over the cell (/proc/stat: the clerks and the database server together). When one process keeps
+about one core of two busy (its own work and the server's, alternating), more processes can at
+most double the rate, and only as far as the cores are left idle.
 
     python benchmarks/concurrency.py [--items 200] [--processes 1,2,4,8] [--databases sqlite,postgresql]
 """
@@ -50,8 +54,10 @@ def run(folder: Path, db_url: str | None, processes: int, items: int) -> dict:
     shares = [items // processes + (1 if i < items % processes else 0) for i in range(processes)]
     start = folder / "start"
     clerks = [worker.launch(ws.root, "plan", share, start=start) for share in shares]
+    busy_before = cpu_times()
     released = worker.release(clerks, start)
     done = worker.results(clerks)
+    busy_after = cpu_times()
     for d in done:
         if d["code"] != 0 or not d["result"] or d["result"]["error"]:
             raise SystemExit(f"a worker failed: {(d['result'] or {}).get('error') or d['stderr']}")
@@ -62,8 +68,21 @@ def run(folder: Path, db_url: str | None, processes: int, items: int) -> dict:
     ws.close()
     if not report.ok:
         raise SystemExit(f"audit verify failed: {report.problems[:3]}")
+    busy = ((busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1])
+            if busy_before and busy_after and busy_after[1] > busy_before[1] else float("nan"))
     return {"transitions": transitions, "seconds": seconds, "per_second": transitions / seconds,
-            "hold_ms": 1000 * holds[len(holds) // 2] if holds else float("nan")}
+            "hold_ms": 1000 * holds[len(holds) // 2] if holds else float("nan"), "busy": busy}
+
+
+def cpu_times() -> tuple[float, float] | None:
+    """(busy, total) jiffies of all the machine's cores (/proc/stat), or None off Linux: how much of
+    the machine the clerks and the database server used, which bounds what more processes gain."""
+    try:
+        fields = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle and iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def main() -> int:
@@ -103,13 +122,13 @@ def main() -> int:
 
     print(f"\nplan items through 5 writes each (create, submit, forward, approve, publish); "
           f"{args.items} items per cell; {os.cpu_count()} CPUs")
-    header = "| processes | " + " | ".join(f"{d} transitions/s | {d} transitions (s) | {d} lock held, median ms"
-                                           for d in databases) + " |"
+    header = "| processes | " + " | ".join(f"{d} transitions/s | {d} transitions (s) | {d} lock held, median ms | "
+                                           f"{d} CPU busy" for d in databases) + " |"
     print(header)
-    print("|" + "---|" * (1 + 3 * len(databases)))
+    print("|" + "---|" * (1 + 4 * len(databases)))
     for n in counts:
         cells = [f"{table[d, n]['per_second']:.0f} | {table[d, n]['transitions']} ({table[d, n]['seconds']:.1f}) | "
-                 f"{table[d, n]['hold_ms']:.2f}" for d in databases]
+                 f"{table[d, n]['hold_ms']:.2f} | {table[d, n]['busy']:.0%}" for d in databases]
         print(f"| {n} | " + " | ".join(cells) + " |")
     return 0
 
