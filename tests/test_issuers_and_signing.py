@@ -8,7 +8,7 @@ import yaml
 from helpers import clean_school_values, shipped_users, snapshot, workspace_copy
 
 from workflow.audit import signing
-from workflow.canonical import canonical_hash
+from workflow.canonical import canonical_hash, canonical_text
 from workflow.definition.loader import load_file
 from workflow.engine.engine import Engine
 from workflow.errors import BadInput
@@ -107,3 +107,22 @@ def test_replay_accepts_the_engine_s_sequence():
 def test_replay_names_what_the_engine_never_does(events, problem):
     found = [p for p in _replay(events) if p]
     assert len(found) == 1 and problem in found[0]
+
+
+@pytest.mark.parametrize("stored", [str, lambda text: text.encode()], ids=["text", "bytes"])
+def test_replay_reads_the_recorded_body_hash_from_the_stored_text(stored):
+    """As the database gives a 签发's data (canonical text; bytes on SQLite): the hash read in place
+    when it is the first key, else from the parsed data; a longer, shorter or other value refused."""
+    right = _hash(SIGNED)
+
+    def problems(data: dict | str) -> list[str | None]:
+        text = data if isinstance(data, str) else canonical_text(data)
+        return [p for p in _replay([CREATE, ("approve", "signed", {}, stored(text))]) if p]
+
+    assert problems({"body_sha256": right, "documents": [], "numbers": {}}) == []
+    assert problems({"agent": {"body_sha256": "0" * 64}, "body_sha256": right}) == []  # parsed: not first
+    assert problems({"agent": {"body_sha256": right}, "body_sha256": "0" * 64})  # the nested one counts for nothing
+    assert problems({"agent": {"body_sha256": right}})  # nor when the key is missing
+    assert problems('{"body_sha256":"' + right + '0","documents":[]}')  # 65 characters
+    assert problems('{"body_sha256":"' + right[:63] + '","documents":[]}')  # 63
+    assert problems({"body_sha256": right.upper()})

@@ -7,9 +7,12 @@ import hashlib
 import json
 from typing import Any
 
+# json.dumps with these arguments builds this encoder on every call; one made once gives the same text
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
 
 def canonical_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def canonical_json(value: Any) -> bytes:

@@ -39,7 +39,7 @@ def step(definition: Definition, track: dict[str, Any], transition: str, to_stat
     signed, owed = track.get("signed"), track.pop("reopen_owed", False)
     if transition == signing.transition:
         now = track["signed"] = _body_hash(signing.body, track)
-        if _loads(data).get("body_sha256") != now:
+        if _recorded_body_hash(data) != now:
             return "the 签发 records a body hash that is not the hash of the text it signed"
         return None
     if transition == signing.reopen:
@@ -57,6 +57,18 @@ def step(definition: Definition, track: dict[str, Any], transition: str, to_stat
 
 
 UNCHANGED = ("{}", b"{}")  # the stored changes of an event that changes no field
+# a 签发's data as the engine writes it (canonical JSON, keys sorted): the body's hash comes first
+_FIRST = ('{"body_sha256":"', b'{"body_sha256":"')
+_QUOTE = ('"', b'"')
+
+
+def _recorded_body_hash(data: Any) -> Any:
+    """The body_sha256 a 签发's data records: read in place when it is the first key of the stored
+    canonical text (its value then ends at a quote 64 characters on), else from the parsed data."""
+    if data.__class__ in (str, bytes) and data[:16] in _FIRST and data[80:81] in _QUOTE:
+        found = data[16:80]
+        return found.decode("ascii", "replace") if found.__class__ is bytes else found
+    return _loads(data).get("body_sha256")
 
 
 def _body_hash(names: list[str], track: dict[str, Any]) -> str:
