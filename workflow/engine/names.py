@@ -19,7 +19,6 @@ from workflow.i18n import Msg, Named
 from workflow.store.orm import DefinitionVersion
 
 if TYPE_CHECKING:
-
     from workflow.store.workspace import Workspace
 
 

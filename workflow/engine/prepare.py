@@ -9,9 +9,9 @@ rendered before the write lock, which only the writes and the commit hold). When
 finds that another writer moved what it read, it runs again under the lock from the start, and
 then `prepare` runs first, in a read transaction: it loads the item, its events and users, and
 renders the transition's documents from the context the write will build, so that rendering
-(most of a transition's time) happens outside the write lock here too. Under the lock the engine reads the item and
-the head again: when the head has not moved, nothing anywhere changed (every change is an event),
-and it reuses what was loaded; the documents are taken from the cache when the context it builds
+(most of a transition's time) happens outside the write lock here too. Under the lock the engine
+reads the item and the head again: when the head has not moved, nothing anywhere changed (every
+change is an event), and it reuses what was loaded; the documents are taken from the cache when the context it builds
 is the same (documents/produce.py `prerendered`), else rendered again. Nothing prepared is trusted
 beyond that: guards, numbers, hashes and signatures are done under the lock as before."""
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 WRITE_LOCK = 0x676F6E6777656E  # "gongwen"
 LOCKED_AT = "gongwen_locked_at"  # connection.info: when this write transaction took the write lock
-OPTIMISTIC = "gongwen_optimistic"  # execution option: a SQLite write that takes the lock at its first write
+OPTIMISTIC = "gongwen_optimistic"  # execution option, and SQLite connection.info: a write that locks at its first write
 DB_LOGIN = "gongwen_db_login"  # session.info of a PostgreSQL write: (current_user, the gongwen user it maps to)
 BUSY_TIMEOUT = "GONGWEN_BUSY_TIMEOUT"  # seconds a write waits for another writer's lock (default 30)
 URL_FORMS = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE"

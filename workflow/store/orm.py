@@ -53,8 +53,6 @@ class User(Base):
     deactivated_event: Mapped[int | None] = mapped_column(Integer, nullable=True)
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role")
-    active_keys: Mapped[list["UserKey"]] = relationship(  # the registered key not revoked (one at most)
-        primaryjoin="and_(User.login == UserKey.login, UserKey.revoked_event.is_(None))", viewonly=True)
 
     @property
     def role_names(self) -> list[str]:
